@@ -1,0 +1,1 @@
+"""The crewcall process: settings, storage, transports, workers and adapters."""

@@ -1,0 +1,114 @@
+"""The app factory: settings → storage → services → runner → transports."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server import rest
+from server.db import Database
+from server.logs import request_id_var
+from server.ratelimit import RateLimits, identity_of
+from server.settings import Settings
+from tools.ports import Config, Services, SystemClock
+from tools.registry import registry
+from tools.runner import Runner
+
+log = logging.getLogger("crewcall.app")
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    services: Services
+    runner: Runner
+    rate_limits: RateLimits
+    identity_of: Any = identity_of
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def build_services(settings: Settings) -> Services:
+    from server.adapters.geocoder import Gazetteer
+
+    config = Config(
+        base_url=settings.public_url,
+        secret_key=settings.secret_key,
+        key_mode="live" if settings.env == "production" else "test",
+        spend_cap_cents=settings.spend_cap * 100,
+    )
+    return Services(clock=SystemClock(), geocoder=Gazetteer(), config=config)
+
+
+def build_state(settings: Settings, *, services: Services | None = None) -> AppState:
+    db = Database(settings.db_url)
+    services = services or build_services(settings)
+    return AppState(
+        settings=settings,
+        db=db,
+        services=services,
+        runner=Runner(db, services),
+        rate_limits=RateLimits(
+            per_minute=settings.rate_limit_per_minute,
+            money_per_minute=settings.rate_limit_money_per_minute,
+            storage=settings.rate_limit_storage,
+        ),
+    )
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (or keeps the caller's X-Request-Id) for logs and envelopes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if given and len(given) <= 100 and given.isprintable() else rest.new_request_id()
+        token = request_id_var.set(rid)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            request_id_var.reset(token)
+
+
+def create_app(settings: Settings | None = None, *, state: AppState | None = None, migrate: bool | None = None) -> Starlette:
+    settings = settings or (state.settings if state else Settings())
+    state = state or build_state(settings)
+    tools = registry()
+    if migrate is None:
+        migrate = state.db.dialect == "sqlite"
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if migrate:
+            state.db.migrate()
+        state.services.geocoder.warm()  # type: ignore[attr-defined]
+        if settings.seed_demo:
+            from server.demo_seed import seed_demo_talent
+
+            seed_demo_talent(state)
+        async with contextlib.AsyncExitStack() as stack:
+            for starter in state.extras.get("lifespan", []):
+                await stack.enter_async_context(starter(state))
+            yield
+        state.db.dispose()
+
+    app = Starlette(
+        routes=rest.routes(tools, state),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: rest.http_exception, Exception: rest.unhandled},
+    )
+    app.state.crewcall = state
+    app.add_middleware(RequestIdMiddleware)
+    return app

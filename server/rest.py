@@ -1,0 +1,148 @@
+"""REST: one route per registry entry. No domain logic lives here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from typing import Any
+
+import anyio.to_thread
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.logs import request_id_var
+from tools.errors import SchemaValidationFailed, ToolError, schema_error
+from tools.registry import ToolSpec
+from tools.runner import Call, Result, Runner
+
+log = logging.getLogger("crewcall.rest")
+JSON = "application/json"
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(12)
+
+
+def error_response(exc: ToolError, request_id: str) -> Response:
+    headers = {"X-Request-Id": request_id}
+    if exc.http_status == 429 and "retry_after" in exc.details:
+        headers["Retry-After"] = str(exc.details["retry_after"])
+    body = json.dumps(exc.envelope(request_id), default=str)
+    return Response(body, status_code=exc.http_status, media_type=JSON, headers=headers)
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+async def read_json_body(request: Request, *, max_bytes: int) -> dict[str, Any]:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > max_bytes:
+        raise _body_error(f"The body is larger than {max_bytes} bytes.")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > max_bytes:
+            raise _body_error(f"The body is larger than {max_bytes} bytes.")
+    if not raw.strip():
+        return {}
+    ctype = request.headers.get("content-type", "")
+    if ctype.split(";")[0].strip().lower() not in (JSON, "application/merge-patch+json", ""):
+        raise _body_error(f"Send JSON with Content-Type: application/json (got {ctype!r}).")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _body_error(f"The body is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise _body_error("The body must be a JSON object.")
+    return data
+
+
+def _body_error(message: str) -> SchemaValidationFailed:
+    return SchemaValidationFailed(message, errors=[schema_error("", message)])
+
+
+class RestEndpoint:
+    """The ASGI endpoint of one tool."""
+
+    def __init__(self, spec: ToolSpec, app_state: Any) -> None:
+        self.spec = spec
+        self.state = app_state
+
+    async def handle(self, request: Request) -> Response:
+        spec, state = self.spec, self.state
+        request_id = request_id_var.get()
+        token = bearer_token(request)
+        client = request.client.host if request.client else "unknown"
+        try:
+            state.rate_limits.check(state.identity_of(token, client), money=spec.money)
+            if spec.method in ("GET", "DELETE"):
+                arguments: dict[str, Any] = dict(request.query_params)
+            else:
+                arguments = await read_json_body(request, max_bytes=state.settings.max_body_bytes)
+            arguments.update(request.path_params)
+            call = Call(
+                tool=spec,
+                arguments=arguments,
+                token=token,
+                request_id=request_id,
+                idempotency_key=request.headers.get("idempotency-key"),
+                client=client,
+            )
+            runner: Runner = state.runner
+            result: Result = await anyio.to_thread.run_sync(runner, call)
+        except ToolError as exc:
+            return error_response(exc, request_id)
+        except Exception as exc:  # never a trace to the client; the log keeps it
+            return await unhandled(request, exc)
+        headers = {"X-Request-Id": request_id}
+        if result.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(result.body, status_code=result.status_code, media_type=JSON, headers=headers)
+
+
+def routes(tools: dict[str, ToolSpec], app_state: Any) -> list[Route]:
+    # Starlette treats a callable object as a raw ASGI app, so hand it the bound method.
+    return [
+        Route(spec.path, RestEndpoint(spec, app_state).handle, methods=[spec.method], name=spec.name)
+        for spec in tools.values()
+    ]
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    request_id = request_id_var.get()
+    if exc.status_code == 404:
+        err: ToolError = _not_found(f"No route {request.method} {request.url.path}. See GET / for the endpoint map.")
+    elif exc.status_code == 405:
+        err = _policy(f"{request.method} is not allowed on {request.url.path}.")
+        err.http_status = 405
+    else:
+        err = ToolError(str(exc.detail))
+        err.http_status = exc.status_code
+    return error_response(err, request_id)
+
+
+async def unhandled(request: Request, exc: Exception) -> Response:
+    request_id = request_id_var.get()
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(ToolError(f"Internal error ({type(exc).__name__}); quote request id {request_id}."), request_id)
+
+
+def _not_found(message: str) -> ToolError:
+    from tools.errors import NotFound
+
+    return NotFound(message)
+
+
+def _policy(message: str) -> ToolError:
+    from tools.errors import PolicyBlocked
+
+    return PolicyBlocked(message)

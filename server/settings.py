@@ -1,0 +1,68 @@
+"""Settings from CREWCALL_* environment variables (and DATABASE_URL), built by the app factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CREWCALL_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path(".crewcall")
+    database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "CREWCALL_DATABASE_URL"))
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str | None = None  #: public URL for links in e-mails; defaults to http://host:port
+    secret_key: str = DEV_SECRET
+    log_level: str = "INFO"
+    access_log: bool = False
+    workers: int = 1
+
+    rate_limit_per_minute: int = 60
+    rate_limit_money_per_minute: int = 10
+    rate_limit_storage: str = "memory://"
+    max_body_bytes: int = 1_000_000
+
+    spend_cap: int = 5_000  #: whole currency units an account may hold in escrow at once
+    payments: Literal["ledger", "stripe"] = "ledger"
+    mail_outbox: Path | None = None  #: maildir; defaults to data_dir/outbox
+    smtp_url: str | None = None
+    files_dir: Path | None = None
+    seed_demo: bool = False
+    mcp_allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1:*", "localhost:*", "[::1]:*"])
+
+    @model_validator(mode="after")
+    def _safe_secret(self) -> Settings:
+        if self.env == "production" and (self.secret_key == DEV_SECRET or len(self.secret_key) < 32):
+            raise ValueError("CREWCALL_SECRET_KEY must be set to 32+ random characters in production")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgres://"):
+                url = "postgresql://" + url[len("postgres://") :]
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            return url
+        return f"sqlite:///{(self.data_dir / 'crewcall.db').resolve()}"
+
+    @property
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.mail_outbox or self.data_dir / "outbox"
+
+    @property
+    def file_root(self) -> Path:
+        return self.files_dir or self.data_dir / "files"

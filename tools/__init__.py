@@ -1,0 +1,1 @@
+"""The domain of crewcall: tables, state tables, the ledger, and one module of tools per area."""
