@@ -100,7 +100,7 @@ def start_server(settings: Settings, services: Services) -> tuple[uvicorn.Server
     return server, thread, state
 
 
-def test_settings(tmp: Path, db_url: str, **overrides: object) -> Settings:
+def make_settings(tmp: Path, db_url: str, **overrides: object) -> Settings:
     port = _free_port()
     values: dict[str, object] = {
         "env": "test",
@@ -122,7 +122,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         db_url = f"sqlite:///{tmp / 'crewcall.db'}"
     else:
         db_url = request.getfixturevalue("pg_database")
-    settings = test_settings(tmp, db_url)
+    settings = make_settings(tmp, db_url)
     clock = TestClock()
     services = build_services(settings)
     services.clock = clock

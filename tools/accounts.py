@@ -8,7 +8,7 @@ import string
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
 from tools.errors import AuthScopeDenied, SchemaValidationFailed, schema_error
@@ -142,11 +142,15 @@ class SignupTalent(BaseModel):
     bio: str | None = Field(None, max_length=2000)
     skills: list[str] = Field(default_factory=list, max_length=50)
 
-    @model_validator(mode="after")
-    def _needs_a_place(self) -> SignupTalent:
-        if self.home is None and not self.city:
-            raise ValueError("give `home` ({lat, lng}) or `city`")
-        return self
+    @staticmethod
+    def more_errors(raw: dict[str, object]) -> list[dict[str, str]]:
+        return _place_errors(raw.get("home"), raw.get("city"))
+
+
+def _place_errors(home: object, city: object) -> list[dict[str, str]]:
+    if home is None and not city:
+        return [schema_error("/home", "give home {lat, lng} or a city")]
+    return []
 
 
 class TalentSignupResult(BaseModel):
@@ -163,6 +167,8 @@ def signup_talent(ctx: Ctx, cmd: SignupTalent) -> TalentSignupResult:
 
     The talent uses the key to quote on tasks, check in and deliver.
     """
+    if errors := _place_errors(cmd.home, cmd.city):
+        raise SchemaValidationFailed("Talent validation failed", errors=errors)
     if cmd.home is not None:
         lat, lng, city, precision = cmd.home.lat, cmd.home.lng, cmd.city, "exact"
         tz = ctx.services.geocoder.timezone_at(lat, lng)

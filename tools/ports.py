@@ -59,10 +59,57 @@ class FileStore(Protocol):
     def exists(self, key: str) -> bool: ...
 
 
+@dataclass(frozen=True)
+class CardInfo:
+    """A payment method the provider accepted."""
+
+    ref: str  #: the provider's id for the method (Stripe pm_…; the test token for the ledger)
+    brand: str
+    last4: str
+
+
+class PaymentDeclined(Exception):
+    """The provider refused the card (at attach or at the hold)."""
+
+    def __init__(self, message: str, *, decline_code: str, code: str = "card_declined") -> None:
+        super().__init__(message)
+        self.message = message
+        self.decline_code = decline_code
+        self.code = code
+
+
+class UnknownPaymentToken(Exception):
+    """The token names no payment method the provider knows."""
+
+
 class Payments(Protocol):
-    """The payments provider; `ledger` (embedded) and `stripe` implement it."""
+    """The payments provider; `ledger` (embedded) and `stripe` implement it.
+
+    Amounts are integer cents. `key` is a deterministic idempotency key: the same key never
+    acts twice at the provider.
+    """
 
     name: str
+
+    def attach_method(self, token: str, *, customer: str) -> CardInfo:
+        """Attach a card token to the customer; UnknownPaymentToken or PaymentDeclined."""
+        ...
+
+    def hold(self, *, amount_cents: int, currency: str, method: str, customer: str, key: str) -> str:
+        """Authorise (hold) the amount on the method; the hold's ref, or PaymentDeclined."""
+        ...
+
+    def capture(self, ref: str, *, amount_cents: int, key: str) -> None:
+        """Capture `amount_cents` of a hold; any rest of the hold is given back."""
+        ...
+
+    def release(self, ref: str, *, key: str) -> None:
+        """Cancel a hold that was not captured."""
+        ...
+
+    def refund(self, ref: str, *, amount_cents: int, key: str) -> None:
+        """Give back part or all of a captured amount."""
+        ...
 
 
 @dataclass

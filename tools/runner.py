@@ -74,20 +74,7 @@ class Runner:
         self.services = services
 
     def __call__(self, call: Call) -> Result:
-        spec = call.tool
-        try:
-            command = spec.input_model.model_validate(call.arguments)
-        except ValidationError as exc:
-            # Auth comes first: an anonymous caller learns nothing about the schema of private calls.
-            if spec.scope and not call.token:
-                raise AuthScopeDenied("This call needs an API key: send Authorization: Bearer cc_…") from None
-            error = pydantic_errors(exc)
-            # Report every problem at once: the model may know more checks on the raw input.
-            more = getattr(spec.input_model, "more_errors", None)
-            if more is not None:
-                error.details["errors"] += more(call.arguments)
-            raise error from None
-        key = call.idempotency_key if spec.mutating else None
+        key = call.idempotency_key if call.tool.mutating else None
         if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
             raise SchemaValidationFailed(
                 "Idempotency-Key must be 1 to 255 characters",
@@ -95,19 +82,34 @@ class Runner:
             )
         for attempt in range(3):
             try:
-                return self._run_once(call, command, key)
+                return self._run_once(call, key)
             except OperationalError as exc:
                 # SQLite "database is locked" or a PostgreSQL serialization failure: try again.
                 if attempt == 2 or not _retryable(exc):
                     raise
-                log.warning("retrying %s after %s", spec.name, exc.orig)
+                log.warning("retrying %s after %s", call.tool.name, exc.orig)
         raise AssertionError("unreachable")
 
-    def _run_once(self, call: Call, command: BaseModel, key: str | None) -> Result:
+    @staticmethod
+    def _validate(call: Call) -> BaseModel:
+        spec = call.tool
+        try:
+            return spec.input_model.model_validate(call.arguments)
+        except ValidationError as exc:
+            error = pydantic_errors(exc)
+            # Report every problem at once: the model may know more checks on the raw input.
+            more = getattr(spec.input_model, "more_errors", None)
+            if more is not None:
+                error.details["errors"] += more(call.arguments)
+            raise error from None
+
+    def _run_once(self, call: Call, key: str | None) -> Result:
         spec = call.tool
         after_commit: list[Callable[[], None]] = []
         with self.sessions(write=spec.mutating) as session:
+            # Authentication comes first: an unknown caller learns nothing about the schema.
             principal = self._authenticate(session, call)
+            command = self._validate(call)
             if key is not None:
                 scope = principal.id if principal else f"anon:{call.client}"
                 request_hash = _hash(spec.name, call.arguments)
