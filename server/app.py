@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server import rest
+from server import billing_page, discovery, mcp, rest, uploads
 from server.db import Database
 from server.logs import request_id_var
 from server.ratelimit import RateLimits, identity_of
@@ -36,6 +36,7 @@ class AppState:
 
 
 def build_services(settings: Settings) -> Services:
+    from server.adapters.files import LocalFileStore
     from server.adapters.geocoder import Gazetteer
 
     config = Config(
@@ -44,13 +45,21 @@ def build_services(settings: Settings) -> Services:
         key_mode="live" if settings.env == "production" else "test",
         spend_cap_cents=settings.spend_cap * 100,
     )
-    return Services(clock=SystemClock(), geocoder=Gazetteer(), config=config)
+    from server.adapters.payments import LedgerPayments
+
+    return Services(
+        clock=SystemClock(),
+        geocoder=Gazetteer(),
+        config=config,
+        payments=LedgerPayments(),
+        files=LocalFileStore(settings.file_root),
+    )
 
 
 def build_state(settings: Settings, *, services: Services | None = None) -> AppState:
     db = Database(settings.db_url)
     services = services or build_services(settings)
-    return AppState(
+    state = AppState(
         settings=settings,
         db=db,
         services=services,
@@ -61,6 +70,10 @@ def build_state(settings: Settings, *, services: Services | None = None) -> AppS
             storage=settings.rate_limit_storage,
         ),
     )
+    from server.worker import install  # mailer, outbound HTTP, the in-process job worker
+
+    install(state)
+    return state
 
 
 class RequestIdMiddleware:
@@ -105,7 +118,12 @@ def create_app(settings: Settings | None = None, *, state: AppState | None = Non
         state.db.dispose()
 
     app = Starlette(
-        routes=rest.routes(tools, state),
+        # MCP last: its routes are the SDK's app; discovery answers GET / and the generated files.
+        routes=rest.routes(tools, state)
+        + billing_page.routes(state)
+        + uploads.routes(state)
+        + discovery.routes(state)
+        + mcp.routes(state),
         lifespan=lifespan,
         exception_handlers={HTTPException: rest.http_exception, Exception: rest.unhandled},
     )

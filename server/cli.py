@@ -75,7 +75,7 @@ def _extra_commands():  # type: ignore[no-untyped-def]
     """Sub-commands contributed by other modules (mcp, worker, demo, mail), when present."""
     import importlib
 
-    for name in ("server.mcp", "server.worker", "server.demo", "server.mail"):
+    for name in ("server.mcp", "server.discovery", "server.worker", "server.demo", "server.mail"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import orjson
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
@@ -20,10 +21,20 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # One connection per process: writers queue in the pool instead of fighting for the lock.
-        engine = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=60, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            url, pool_size=1, max_overflow=0, pool_timeout=60, connect_args={"check_same_thread": False}, **_JSON
+        )
         _sqlite_pragmas(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **_JSON)
+
+
+def _dumps(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# JSON columns through orjson: several times faster than the json module on every insert.
+_JSON = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -52,6 +63,11 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def connections(self) -> int:
+        """How many connections the pool keeps open (1 on SQLite); overflow ones are extra."""
+        return self.engine.pool.size()  # type: ignore[attr-defined]
 
     @contextmanager
     def __call__(self, *, write: bool) -> Iterator[Session]:

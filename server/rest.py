@@ -7,6 +7,7 @@ import logging
 import secrets
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -97,7 +98,7 @@ class RestEndpoint:
                 client=client,
             )
             runner: Runner = state.runner
-            result: Result = await anyio.to_thread.run_sync(runner, call)
+            result: Result = await anyio.to_thread.run_sync(runner, call, limiter=_runner_limiter(state))
         except ToolError as exc:
             return error_response(exc, request_id)
         except Exception as exc:  # never a trace to the client; the log keeps it
@@ -108,12 +109,38 @@ class RestEndpoint:
         return Response(result.body, status_code=result.status_code, media_type=JSON, headers=headers)
 
 
+def _runner_limiter(state: Any) -> anyio.CapacityLimiter:
+    """Threads for REST tool calls: as many as the pool keeps connections, at least two.
+
+    More threads only queue inside the connection pool, where every hand-over wakes a thread
+    under the GIL (a quarter of create-task's CPU on SQLite's single connection under 32 clients),
+    and on PostgreSQL they open and close overflow connections. The rest wait on the event loop.
+    See BENCHMARKS.md.
+    """
+    limiter = state.extras.get("runner_limiter")
+    if limiter is None:
+        limiter = state.extras["runner_limiter"] = anyio.CapacityLimiter(max(2, state.db.connections))
+    return limiter
+
+
 def routes(tools: dict[str, ToolSpec], app_state: Any) -> list[Route]:
-    # Starlette treats a callable object as a raw ASGI app, so hand it the bound method.
+    # One route per path, dispatching on the method: a 405 then lists in Allow every method the
+    # path supports (RFC 9110), not just those of whichever tool's route matched first.
+    by_path: dict[str, dict[str, RestEndpoint]] = {}
+    for spec in tools.values():
+        by_path.setdefault(spec.path, {})[spec.method] = RestEndpoint(spec, app_state)
     return [
-        Route(spec.path, RestEndpoint(spec, app_state).handle, methods=[spec.method], name=spec.name)
-        for spec in tools.values()
+        Route(path, _by_method(endpoints), methods=list(endpoints), name=next(iter(endpoints.values())).spec.name)
+        for path, endpoints in by_path.items()
     ]
+
+
+def _by_method(endpoints: dict[str, RestEndpoint]) -> Any:
+    async def handle(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await endpoints[method].handle(request)
+
+    return handle
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:
@@ -127,7 +154,9 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     else:
         err = ToolError(str(exc.detail))
         err.http_status = exc.status_code
-    return error_response(err, request_id)
+    response = error_response(err, request_id)
+    response.headers.update(exc.headers or {})  # e.g. the Allow header a 405 must carry (RFC 9110)
+    return response
 
 
 async def unhandled(request: Request, exc: Exception) -> Response:

@@ -34,14 +34,30 @@ class Settings(BaseSettings):
     payments: Literal["ledger", "stripe"] = "ledger"
     mail_outbox: Path | None = None  #: maildir; defaults to data_dir/outbox
     smtp_url: str | None = None
+    mail_from: str = "CrewCall <no-reply@crewcall.local>"
+    inprocess_worker: bool = True  #: `serve` runs a job worker too; 0 when `crewcall worker`s do it
+    worker_concurrency: int = 8  #: jobs one worker runs at once (threads)
+    job_poll_seconds: float = 1.0  #: the safety-net poll; wake-ups come after commit / NOTIFY
+    job_lease_seconds: float = 60.0  #: a dead worker's jobs are claimed again after this
+    scheduler: bool = True  #: workers enqueue the scheduled ticks (expiry, reminders, auto-QA…)
+    schedule_scale: float = 1.0  #: multiplies the scheduled jobs' intervals (tests shrink it)
+    webhook_retry_scale: float = 1.0  #: multiplies the retry schedule (tests: 0.001)
+    webhook_timeout_seconds: float = 10.0
+    webhook_disable_after_hours: float = 120.0  #: disable an endpoint failing this long
+    allow_private_webhooks: bool = False  #: let webhooks reach loopback/private addresses
     files_dir: Path | None = None
     seed_demo: bool = False
     mcp_allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1:*", "localhost:*", "[::1]:*"])
+    #: /mcp requests without Authorization act with this key; only for the MCP conformance run
+    #: (its client sends no credentials). Refused in production.
+    mcp_anonymous_key: str | None = None
 
     @model_validator(mode="after")
     def _safe_secret(self) -> Settings:
         if self.env == "production" and (self.secret_key == DEV_SECRET or len(self.secret_key) < 32):
             raise ValueError("CREWCALL_SECRET_KEY must be set to 32+ random characters in production")
+        if self.env == "production" and self.mcp_anonymous_key:
+            raise ValueError("CREWCALL_MCP_ANONYMOUS_KEY is for conformance runs only; unset it in production")
         return self
 
     @property

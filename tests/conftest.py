@@ -109,6 +109,11 @@ def make_settings(tmp: Path, db_url: str, **overrides: object) -> Settings:
         "port": port,
         "rate_limit_per_minute": 100_000,
         "rate_limit_money_per_minute": 100_000,
+        "allow_private_webhooks": True,  # webhook receivers in tests listen on loopback
+        "webhook_retry_scale": 0.001,  # Svix's schedule in milliseconds: 5 ms, 300 ms, 1.8 s …
+        # Ticks would act on the shared server's data (auto-QA, auto-accept) behind a test's back;
+        # tests of the schedule run the ticks themselves.
+        "scheduler": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
+import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from tools.errors import AuthScopeDenied, SchemaValidationFailed, schema_error
@@ -57,16 +59,49 @@ def hash_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+#: Seconds a valid key is trusted without a database lookup. Revoking or rotating a key forgets it
+#: in this process at once (after commit); other worker processes notice within this time.
+AUTH_CACHE_SECONDS = 5.0
+_AUTH_CACHE_MAX = 10_000
+#: key hash → (monotonic expiry, the principal's columns, the key's scopes)
+_auth_cache: dict[str, tuple[float, dict[str, Any], frozenset[str]]] = {}
+_forgotten = [0]  #: bumped by forget_key: a lookup that raced a revocation is not cached
+
+
 def authenticate(session: Session, token: str | None, *, now: datetime) -> tuple[Principal, frozenset[str]]:
     if not token:
         raise AuthScopeDenied("This call needs an API key: send Authorization: Bearer cc_…")
-    row = session.exec(
-        select(ApiKey, Principal).join(Principal).where(ApiKey.key_hash == hash_key(token))
-    ).first()
+    digest = hash_key(token)
+    cached = _auth_cache.get(digest)
+    if cached is not None and cached[0] > time.monotonic():
+        # A copy attached to this session, as if loaded: no query, so no connection held yet.
+        principal = Principal(**cached[1])
+        make_transient_to_detached(principal)
+        session.add(principal)
+        return principal, cached[2]
+    generation = _forgotten[0]
+    row = session.exec(select(ApiKey, Principal).join(Principal).where(ApiKey.key_hash == digest)).first()
     if row is None or row[0].revoked_at is not None:
+        _auth_cache.pop(digest, None)
         raise AuthScopeDenied("This API key is not valid: it is unknown or was revoked.")
     key, principal = row
-    return principal, frozenset(key.scopes)
+    scopes = frozenset(key.scopes)
+    if len(_auth_cache) >= _AUTH_CACHE_MAX:
+        _auth_cache.clear()
+    if generation == _forgotten[0]:
+        _auth_cache[digest] = (time.monotonic() + AUTH_CACHE_SECONDS, principal.model_dump(), scopes)
+    return principal, scopes
+
+
+def forget_key(ctx: Ctx, key_hash: str) -> None:
+    """Stop trusting a cached key now and again once the transaction that revokes it commits."""
+
+    def forget() -> None:
+        _forgotten[0] += 1
+        _auth_cache.pop(key_hash, None)
+
+    forget()
+    ctx.after_commit.append(forget)
 
 
 def issue_key(ctx: Ctx, principal: Principal, *, scopes: frozenset[str] | None = None, label: str | None = None) -> tuple[ApiKey, str]:
@@ -289,6 +324,7 @@ def rotate_api_key(ctx: Ctx, cmd: KeyRef) -> NewKey:
         raise SchemaValidationFailed("That key is revoked", errors=[schema_error("/key_id", "already revoked")])
     old.revoked_at = ctx.now()
     ctx.session.add(old)
+    forget_key(ctx, old.key_hash)
     key, raw = issue_key(ctx, ctx.me, scopes=frozenset(old.scopes), label=old.label)
     ctx.audit(old, "api_key.rotated", owner_id=ctx.me.id)
     return NewKey(**_public(key).model_dump(), api_key=raw)
@@ -302,5 +338,6 @@ def revoke_api_key(ctx: Ctx, cmd: KeyRef) -> KeyPublic:
         before = _public(key).model_dump(mode="json")
         key.revoked_at = ctx.now()
         ctx.session.add(key)
+        forget_key(ctx, key.key_hash)
         ctx.audit(key, "api_key.revoked", before=before, owner_id=ctx.me.id)
     return _public(key)

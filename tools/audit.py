@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy import insert
 from sqlmodel import select
 
 from tools.ids import new_id
@@ -26,20 +27,26 @@ def snapshot(entity: Any) -> dict[str, Any]:
 
 
 def record(ctx: Ctx, entity: Any, action: str, *, before: dict | None = None, owner_id: str | None = None) -> None:
-    ctx.session.add(
-        AuditEntry(
-            id=new_id("aud"),
-            owner_id=owner_id or getattr(entity, "owner_id", None) or ctx.me.id,
-            actor_id=ctx.principal.id if ctx.principal else None,
-            entity_type=type(entity).__tablename__,
-            entity_id=entity.id,
-            action=action,
-            before=before,
-            after=snapshot(entity),
-            request_id=ctx.request_id,
-            created_at=ctx.now(),
-        )
+    # A Core insert, sent now: the unit of work costs several times more per row, and nothing
+    # reads the entry back as an object in this transaction.
+    ctx.session.execute(
+        _INSERT,
+        {
+            "id": new_id("aud"),
+            "owner_id": owner_id or getattr(entity, "owner_id", None) or ctx.me.id,
+            "actor_id": ctx.principal.id if ctx.principal else None,
+            "entity_type": type(entity).__tablename__,
+            "entity_id": entity.id,
+            "action": action,
+            "before": before,
+            "after": snapshot(entity),
+            "request_id": ctx.request_id,
+            "created_at": ctx.now(),
+        },
     )
+
+
+_INSERT = insert(AuditEntry.__table__)  # type: ignore[attr-defined]
 
 
 class AuditEntryPublic(BaseModel):

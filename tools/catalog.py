@@ -1,5 +1,37 @@
 """The explicit list of tool modules, in the order their tools are listed everywhere."""
 
-from tools import accounts, audit, tasks, templates
+from tools import (
+    accounts,
+    audit,
+    billing,
+    bookings,
+    disputes,
+    files,
+    ledger,
+    payouts,
+    qa,
+    quotes,
+    talent,
+    tasks,
+    templates,
+    webhooks,
+    work_orders,
+)
 
-MODULES = (accounts, templates, tasks, audit)
+MODULES = (
+    accounts,
+    templates,
+    tasks,
+    talent,
+    quotes,
+    billing,
+    bookings,
+    files,
+    work_orders,
+    qa,
+    payouts,
+    disputes,
+    ledger,
+    webhooks,
+    audit,
+)

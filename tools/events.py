@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tools.ids import new_id
 from tools.models import Event
+from tools.rows import insert_now
 
 if TYPE_CHECKING:
     from tools.context import Ctx
@@ -33,6 +34,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "work_order.changes_requested",
     "dispute.resolved",
     "rating.created",
+    "booking.sla_at_risk",
+    "webhook_endpoint.disabled",
 )
 
 #: Called for each new event inside the same transaction (the events issue adds delivery jobs).
@@ -52,7 +55,7 @@ def emit(ctx: Ctx, event_type: str, entity: Any, data: dict[str, Any], *, owner_
         request_id=ctx.request_id,
         created_at=ctx.now(),
     )
-    ctx.session.add(event)
+    insert_now(ctx.session, event)  # one Core INSERT; the row exists before subscribers run
     for subscriber in SUBSCRIBERS:
         subscriber(ctx, event)
     return event

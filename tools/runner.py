@@ -19,6 +19,7 @@ from tools.context import Ctx
 from tools.errors import (
     AuthScopeDenied,
     ConflictIdempotency,
+    PolicyBlocked,
     SchemaValidationFailed,
     ToolError,
     schema_error,
@@ -83,6 +84,12 @@ class Runner:
         for attempt in range(3):
             try:
                 return self._run_once(call, key)
+            except PolicyBlocked as exc:
+                # The refusal rolled back; its event goes out in a transaction of its own.
+                from tools.refusals import record_policy_block
+
+                record_policy_block(self.sessions, self.services, call, exc)
+                raise
             except OperationalError as exc:
                 # SQLite "database is locked" or a PostgreSQL serialization failure: try again.
                 if attempt == 2 or not _retryable(exc):

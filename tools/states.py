@@ -10,8 +10,8 @@ TASK: dict[str, frozenset[str]] = {
     "draft": frozenset({"open_for_quotes", "cancelled"}),
     "open_for_quotes": frozenset({"quoted", "cancelled"}),
     "quoted": frozenset({"booked", "cancelled"}),
-    "booked": frozenset({"in_progress", "quoted", "cancelled"}),  # booking cancelled -> quoted
-    "in_progress": frozenset({"delivered", "cancelled"}),
+    "booked": frozenset({"in_progress", "quoted", "cancelled", "disputed"}),  # booking cancelled -> quoted
+    "in_progress": frozenset({"delivered", "cancelled", "disputed"}),  # disputed: before or between deliveries
     "delivered": frozenset({"in_progress", "accepted", "disputed"}),  # changes requested -> in_progress
     "disputed": frozenset({"accepted", "cancelled"}),
     "accepted": frozenset(),

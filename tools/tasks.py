@@ -14,6 +14,7 @@ from tools.ids import new_id
 from tools.models import Task
 from tools.pagination import ListPage, PageQuery, paginate
 from tools.registry import tool
+from tools.rows import insert_now
 from tools.states import TASK, transition
 from tools.templates import TaskType
 
@@ -241,7 +242,7 @@ def create_task(ctx: Ctx, cmd: CreateTask) -> TaskPublic:
         created_at=now,
         updated_at=now,
     )
-    ctx.session.add(task)
+    insert_now(ctx.session, task)  # one Core INSERT instead of the unit of work's bookkeeping
     public = to_public(task)
     ctx.audit(task, "task.created")
     ctx.emit("task.created", task, {"task": public.model_dump(mode="json")}, owner_id=task.owner_id)

@@ -13,4 +13,16 @@ def can_see_task(ctx: Ctx, task: Task) -> bool:
     me = ctx.me
     if task.owner_id == me.id or me.kind == "operator":
         return True
+    if me.kind == "talent":
+        return talent_invited(ctx, task.id, me.id)
     return False
+
+
+def talent_invited(ctx: Ctx, task_id: str, talent_id: str) -> bool:
+    """An invited talent may read the task (to quote on it, and later to do it)."""
+    from sqlmodel import select
+
+    from tools.models import Invitation
+
+    stmt = select(Invitation.id).where(Invitation.task_id == task_id, Invitation.talent_id == talent_id)
+    return ctx.session.exec(stmt).first() is not None

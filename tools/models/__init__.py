@@ -1,6 +1,7 @@
 """Every table. Importing this package registers them all on SQLModel.metadata."""
 
 from tools.models.accounts import ApiKey, Principal, TalentProfile
+from tools.models.jobs import Job, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tools.models.lifecycle import (
     Booking,
     Deliverable,
@@ -25,6 +26,7 @@ __all__ = [
     "Event",
     "IdempotencyRecord",
     "Invitation",
+    "Job",
     "LedgerEntry",
     "PaymentMethod",
     "Principal",
@@ -33,5 +35,8 @@ __all__ = [
     "StoredFile",
     "TalentProfile",
     "Task",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WorkOrder",
 ]

@@ -76,6 +76,7 @@ class WorkOrder(SQLModel, table=True):
     delivery_round: int = 0  #: bumped by every delivery; QA results are cached per round
     qa: dict[str, Any] | None = json_column(default=None)  #: {status, checks, round, ran_at}
     override_qa: bool = False
+    change_request: dict[str, Any] | None = json_column(default=None)  #: {message, round, at}, latest
     delivered_at: datetime | None = utc_column(default=None)
     accepted_at: datetime | None = utc_column(default=None)
     created_at: datetime = utc_column()

@@ -99,6 +99,28 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('scope', 'key', name='uq_idempotency_scope_key')
     )
+    op.create_table('jobs',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('run_at', tools.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('max_attempts', sa.Integer(), nullable=False),
+    sa.Column('locked_by', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('locked_until', tools.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', tools.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tools.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', tools.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('dedupe_key')
+    )
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_jobs_kind'), ['kind'], unique=False)
+        batch_op.create_index('ix_jobs_status_run_at', ['status', 'run_at'], unique=False)
+
     op.create_table('ledger_entries',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('txn_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -144,6 +166,61 @@ def upgrade() -> None:
     with op.batch_alter_table('principals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_principals_email'), ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_principals_kind'), ['kind'], unique=False)
+
+    op.create_table('webhook_attempts',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('endpoint_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('delivery_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('owner_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('attempt', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('response_code', sa.Integer(), nullable=True),
+    sa.Column('latency_ms', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('at', tools.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_attempts_at'), ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_attempts_delivery_id'), ['delivery_id'], unique=False)
+        batch_op.create_index('ix_webhook_attempts_endpoint', ['endpoint_id', 'id'], unique=False)
+
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('endpoint_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('owner_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('job_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('created_at', tools.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tools.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_endpoint_id'), ['endpoint_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_owner_id'), ['owner_id'], unique=False)
+
+    op.create_table('webhook_endpoints',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('owner_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('events', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('secret', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('disabled_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('failing_since', tools.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', tools.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', tools.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', tools.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_endpoints_owner_id'), ['owner_id'], unique=False)
 
     op.create_table('api_keys',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -288,6 +365,7 @@ def upgrade() -> None:
     sa.Column('delivery_round', sa.Integer(), nullable=False),
     sa.Column('qa', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('override_qa', sa.Boolean(), nullable=False),
+    sa.Column('change_request', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.Column('delivered_at', tools.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('accepted_at', tools.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', tools.models.base.UTCDateTime(timezone=True), nullable=False),
@@ -409,6 +487,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_keys_principal_id'))
 
     op.drop_table('api_keys')
+    with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_endpoints_owner_id'))
+
+    op.drop_table('webhook_endpoints')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_owner_id'))
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_event_id'))
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_endpoint_id'))
+
+    op.drop_table('webhook_deliveries')
+    with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_attempts_endpoint')
+        batch_op.drop_index(batch_op.f('ix_webhook_attempts_delivery_id'))
+        batch_op.drop_index(batch_op.f('ix_webhook_attempts_at'))
+
+    op.drop_table('webhook_attempts')
     with op.batch_alter_table('principals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_principals_kind'))
         batch_op.drop_index(batch_op.f('ix_principals_email'))
@@ -425,6 +519,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ledger_entries_account'))
 
     op.drop_table('ledger_entries')
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_jobs_status_run_at')
+        batch_op.drop_index(batch_op.f('ix_jobs_kind'))
+
+    op.drop_table('jobs')
     op.drop_table('idempotency_keys')
     with op.batch_alter_table('files', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_files_owner_id'))
