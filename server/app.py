@@ -95,7 +95,9 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
-def create_app(settings: Settings | None = None, *, state: AppState | None = None, migrate: bool | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, state: AppState | None = None, migrate: bool | None = None
+) -> Starlette:
     settings = settings or (state.settings if state else Settings())
     state = state or build_state(settings)
     tools = registry()

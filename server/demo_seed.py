@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from sqlmodel import select
 
 from tools.models import Principal
-from tools.runner import Call
 from tools.registry import registry
+from tools.runner import Call
 
 if TYPE_CHECKING:
     from server.app import AppState
@@ -26,7 +26,14 @@ ALL_TYPES = [
 DEMO_TALENT = [
     ("Maya Chen", "Hamilton ON", 43.2557, -79.8711, ALL_TYPES[:5], 60),
     ("Omar Haddad", "Toronto ON", 43.6532, -79.3832, ALL_TYPES, 75),
-    ("Lena Fischer", "Burlington ON", 43.3255, -79.7990, ["PRODUCT_PHOTO_ECOMM", "RETAIL_AUDIT_PHOTO_CHECK", "OOH_ASSET_VERIFICATION"], 45),
+    (
+        "Lena Fischer",
+        "Burlington ON",
+        43.3255,
+        -79.7990,
+        ["PRODUCT_PHOTO_ECOMM", "RETAIL_AUDIT_PHOTO_CHECK", "OOH_ASSET_VERIFICATION"],
+        45,
+    ),
     ("Jules Martin", "Montreal QC", 45.5019, -73.5674, ALL_TYPES[1:6], 55),
     ("Priya Nair", "New York NY", 40.7128, -74.0060, ALL_TYPES, 90),
     ("Sam Okafor", "Chicago IL", 41.8781, -87.6298, ALL_TYPES[5:], 40),

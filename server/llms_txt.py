@@ -153,9 +153,17 @@ def _type(schema: dict[str, Any]) -> str:
         return f"list of {_type(schema.get('items', {}))}"
     if kind == "object" and "additionalProperties" in schema:
         return "object"
-    bounds = [f"{sym} {schema[key]}" for key, sym in (("minimum", "≥"), ("exclusiveMinimum", ">"),
-                                                       ("maximum", "≤"), ("minLength", "length ≥"),
-                                                       ("maxLength", "length ≤")) if key in schema]
+    bounds = [
+        f"{sym} {schema[key]}"
+        for key, sym in (
+            ("minimum", "≥"),
+            ("exclusiveMinimum", ">"),
+            ("maximum", "≤"),
+            ("minLength", "length ≥"),
+            ("maxLength", "length ≤"),
+        )
+        if key in schema
+    ]
     if "pattern" in schema:
         bounds.append(f"pattern `{schema['pattern']}`")
     if "format" in schema:
@@ -187,10 +195,21 @@ def _defs(tools: dict[str, ToolSpec]) -> dict[str, dict[str, Any]]:
 def _tool_section(spec: ToolSpec) -> list[str]:
     inp = spec.input_model.model_json_schema()
     out = spec.output_model.model_json_schema(mode="serialization")
-    flags = [a for a, on in (("read-only", spec.read_only), ("destructive", spec.destructive),
-                             ("idempotent", spec.idempotent), ("moves money", spec.money)) if on]
-    head = [f"`{spec.method} {spec.path}` → {spec.status_code}",
-            f"scope `{spec.scope}`" if spec.scope else "public, no key", *flags]
+    flags = [
+        a
+        for a, on in (
+            ("read-only", spec.read_only),
+            ("destructive", spec.destructive),
+            ("idempotent", spec.idempotent),
+            ("moves money", spec.money),
+        )
+        if on
+    ]
+    head = [
+        f"`{spec.method} {spec.path}` → {spec.status_code}",
+        f"scope `{spec.scope}`" if spec.scope else "public, no key",
+        *flags,
+    ]
     if not (spec.scope or spec.read_only):
         head.append("REST only")
     lines = [f"### {spec.name}", "", " · ".join(head), "", spec.description, ""]

@@ -19,7 +19,8 @@ class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = (
             f"ts={self.formatTime(record, '%Y-%m-%dT%H:%M:%S')} level={record.levelname.lower()} "
-            f"logger={record.name} request_id={getattr(record, 'request_id', '-')} msg={json.dumps(record.getMessage())}"
+            f"logger={record.name} request_id={getattr(record, 'request_id', '-')} "
+            f"msg={json.dumps(record.getMessage())}"
         )
         if record.exc_info:
             line += " exc=" + json.dumps(self.formatException(record.exc_info))

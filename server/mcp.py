@@ -119,23 +119,38 @@ class Bridge:
             return request.client.host
         return "stdio"
 
-    async def run(self, ctx: ServerRequestContext[Any, Any], spec: ToolSpec, arguments: dict[str, Any], *,
-                  idempotency_key: str | None = None, request_id: str | None = None) -> Result:
+    async def run(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        spec: ToolSpec,
+        arguments: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
+    ) -> Result:
         """Run one tool as the caller; raises ToolError like the runner."""
         token, client = self.token(ctx), self.client(ctx)
         request_id = request_id or new_request_id()
         request_id_var.set(request_id)
         self.state.rate_limits.check(self.state.identity_of(token, client), money=spec.money)
-        call = Call(tool=spec, arguments=arguments, token=token, request_id=request_id,
-                    idempotency_key=idempotency_key, client=client)
+        call = Call(
+            tool=spec,
+            arguments=arguments,
+            token=token,
+            request_id=request_id,
+            idempotency_key=idempotency_key,
+            client=client,
+        )
         return await anyio.to_thread.run_sync(self.state.runner, call)
 
-    async def list_tools(self, ctx: ServerRequestContext[Any, Any],
-                         params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+    async def list_tools(
+        self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
         return types.ListToolsResult(tools=self.definitions)
 
-    async def call_tool(self, ctx: ServerRequestContext[Any, Any],
-                        params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(
+        self, ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
         spec = self.tools.get(params.name)
         if spec is None:
             raise MCPError(types.INVALID_PARAMS, f"Unknown tool {params.name!r}; call tools/list for the tools.")
@@ -255,8 +270,12 @@ def routes(state: Any) -> list[Route]:
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         transport_security=transport_security(settings),
-        auth=AuthSettings(issuer_url=settings.public_url, resource_server_url=resource_url,
-                          required_scopes=[], validate_token_resource=False),
+        auth=AuthSettings(
+            issuer_url=settings.public_url,
+            resource_server_url=resource_url,
+            required_scopes=[],
+            validate_token_resource=False,
+        ),
         token_verifier=ApiKeyVerifier(state),
     )
     if settings.mcp_anonymous_key:

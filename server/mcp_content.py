@@ -97,11 +97,17 @@ class Content:
         return types.ListResourceTemplatesResult(
             resource_templates=[
                 types.ResourceTemplate(
-                    uri_template=TEMPLATE_URI, name="template", title="Task template", mime_type=JSON,
+                    uri_template=TEMPLATE_URI,
+                    name="template",
+                    title="Task template",
+                    mime_type=JSON,
                     description="A task template by task type.",
                 ),
                 types.ResourceTemplate(
-                    uri_template=TASK_URI, name="task", title="Task (live state)", mime_type=JSON,
+                    uri_template=TASK_URI,
+                    name="task",
+                    title="Task (live state)",
+                    mime_type=JSON,
                     description="One of your tasks as get_task returns it, read when you ask.",
                 ),
             ]

@@ -191,8 +191,12 @@ def build_openapi(tools: dict[str, ToolSpec], *, base_url: str, version: str, de
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "crewcall", "version": version, "description": description,
-                 "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}},
+        "info": {
+            "title": "crewcall",
+            "version": version,
+            "description": description,
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
         "servers": [{"url": base_url}],
         "tags": [{"name": area} for area in dict.fromkeys(spec.area for spec in tools.values())],
         "paths": paths,

@@ -162,7 +162,9 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 async def unhandled(request: Request, exc: Exception) -> Response:
     request_id = request_id_var.get()
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(ToolError(f"Internal error ({type(exc).__name__}); quote request id {request_id}."), request_id)
+    return error_response(
+        ToolError(f"Internal error ({type(exc).__name__}); quote request id {request_id}."), request_id
+    )
 
 
 def _not_found(message: str) -> ToolError:

@@ -88,7 +88,9 @@ def start_server(settings: Settings, services: Services) -> tuple[uvicorn.Server
     state = build_state(settings, services=services)
     state.db.migrate()
     app = create_app(settings, state=state, migrate=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=settings.port, log_level="warning", access_log=False, lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -123,10 +125,8 @@ def make_settings(tmp: Path, db_url: str, **overrides: object) -> Settings:
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A live crewcall server on loopback, one per database backend for the whole session."""
     tmp = tmp_path_factory.mktemp(f"server-{request.param}")
-    if request.param == "sqlite":
-        db_url = f"sqlite:///{tmp / 'crewcall.db'}"
-    else:
-        db_url = request.getfixturevalue("pg_database")
+    sqlite_url = f"sqlite:///{tmp / 'crewcall.db'}"
+    db_url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("pg_database")
     settings = make_settings(tmp, db_url)
     clock = TestClock()
     services = build_services(settings)

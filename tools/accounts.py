@@ -104,7 +104,9 @@ def forget_key(ctx: Ctx, key_hash: str) -> None:
     ctx.after_commit.append(forget)
 
 
-def issue_key(ctx: Ctx, principal: Principal, *, scopes: frozenset[str] | None = None, label: str | None = None) -> tuple[ApiKey, str]:
+def issue_key(
+    ctx: Ctx, principal: Principal, *, scopes: frozenset[str] | None = None, label: str | None = None
+) -> tuple[ApiKey, str]:
     """Create a key; the raw secret is returned once and only its hash is stored."""
     mode = ctx.config.key_mode
     raw = f"cc_{mode}_" + "".join(secrets.choice(_ALPHABET) for _ in range(32))
@@ -147,7 +149,9 @@ def signup_developer(ctx: Ctx, cmd: SignupDeveloper) -> SignupResult:
 
     Call this first; every other customer call needs the key as `Authorization: Bearer cc_…`.
     """
-    principal = Principal(id=new_id("acct"), kind="customer", name=cmd.name, email=cmd.email.lower(), created_at=ctx.now())
+    principal = Principal(
+        id=new_id("acct"), kind="customer", name=cmd.name, email=cmd.email.lower(), created_at=ctx.now()
+    )
     ctx.session.add(principal)
     ctx.session.flush()  # keys reference the principal; no relationship orders the inserts for us
     key, raw = issue_key(ctx, principal, label="signup")
@@ -170,7 +174,9 @@ class SignupTalent(BaseModel):
     email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
     task_types: list[TaskType] = Field(min_length=1, description="The task types you take on.")
     home: LatLng | None = Field(None, description="Where you start from; or give `city` instead.")
-    city: str | None = Field(None, max_length=200, description="Your city, e.g. 'Hamilton ON', when you give no `home`.")
+    city: str | None = Field(
+        None, max_length=200, description="Your city, e.g. 'Hamilton ON', when you give no `home`."
+    )
     radius_km: float = Field(25, gt=0, le=500, description="How far you travel for a job, in km.")
     hourly_rate: int = Field(0, ge=0, le=100_000, description="Your usual rate in whole currency units per hour.")
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
@@ -299,7 +305,8 @@ def create_api_key(ctx: Ctx, cmd: CreateKey) -> NewKey:
     unknown = sorted(scopes - allowed)
     if unknown:
         raise SchemaValidationFailed(
-            "Unknown scopes", errors=[schema_error("/scopes", f"not yours to grant: {unknown}; allowed: {sorted(allowed)}")]
+            "Unknown scopes",
+            errors=[schema_error("/scopes", f"not yours to grant: {unknown}; allowed: {sorted(allowed)}")],
         )
     key, raw = issue_key(ctx, ctx.me, scopes=scopes, label=cmd.label)
     ctx.audit(key, "api_key.created", owner_id=ctx.me.id)
@@ -330,7 +337,14 @@ def rotate_api_key(ctx: Ctx, cmd: KeyRef) -> NewKey:
     return NewKey(**_public(key).model_dump(), api_key=raw)
 
 
-@tool(method="DELETE", path="/v1/keys/{key_id}", scope="keys:write", destructive=True, idempotent=True, title="Revoke an API key")
+@tool(
+    method="DELETE",
+    path="/v1/keys/{key_id}",
+    scope="keys:write",
+    destructive=True,
+    idempotent=True,
+    title="Revoke an API key",
+)
 def revoke_api_key(ctx: Ctx, cmd: KeyRef) -> KeyPublic:
     """Revoke a key; calls made with it answer 401 from now on."""
     key = _own_key(ctx, cmd.key_id)

@@ -78,4 +78,6 @@ def list_audit(ctx: Ctx, query: ListAudit) -> ListPage[AuditEntryPublic]:
         stmt = stmt.where(AuditEntry.entity_type == query.entity_type)
     if query.entity_id:
         stmt = stmt.where(AuditEntry.entity_id == query.entity_id)
-    return paginate(ctx.session, stmt, AuditEntry.id, query, lambda e: AuditEntryPublic.model_validate(e, from_attributes=True))
+    return paginate(
+        ctx.session, stmt, AuditEntry.id, query, lambda e: AuditEntryPublic.model_validate(e, from_attributes=True)
+    )

@@ -25,7 +25,9 @@ class ListPage(BaseModel, Generic[T]):
     next_cursor: str | None = Field(None, description="Pass as cursor to get the next page.")
 
 
-def paginate(session: Session, stmt: Any, id_column: Any, query: PageQuery, to_public: Callable[[Any], T]) -> ListPage[T]:
+def paginate(
+    session: Session, stmt: Any, id_column: Any, query: PageQuery, to_public: Callable[[Any], T]
+) -> ListPage[T]:
     if query.cursor:
         stmt = stmt.where(id_column < query.cursor)
     rows = list(session.exec(stmt.order_by(id_column.desc()).limit(query.limit + 1)))

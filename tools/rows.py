@@ -37,4 +37,3 @@ def _plan(cls: type) -> tuple[Insert, tuple[tuple[str, str], ...]]:
     plan = (insert(mapper.local_table), pairs)
     _PLANS[cls] = plan
     return plan
-

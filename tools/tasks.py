@@ -67,7 +67,9 @@ class CreateTask(BaseModel):
     location: Location
     schedule: Schedule
     budget: Budget
-    deliverables: list[Deliverable] = Field(default_factory=list, description="What you expect back; defaults from the template.")
+    deliverables: list[Deliverable] = Field(
+        default_factory=list, description="What you expect back; defaults from the template."
+    )
     task_spec: dict[str, Any] = Field(default_factory=dict, description="Validated against the template's spec_schema.")
     metadata: dict[str, str] = Field(default_factory=dict, description="Your own key-value pairs, returned as given.")
 
@@ -80,7 +82,6 @@ class CreateTask(BaseModel):
         except ValueError:
             return []
         return _spec_errors(task_type, spec) if isinstance(spec, dict) else []
-
 
 
 class TaskPublic(BaseModel):
@@ -117,7 +118,11 @@ def to_public(task: Task) -> TaskPublic:
             "duration_hours": task.duration_hours,
             "timezone": task.timezone,
         },
-        budget={"currency": task.currency, "pricing_model": task.pricing_model, "max_total": task.max_total_cents // 100},
+        budget={
+            "currency": task.currency,
+            "pricing_model": task.pricing_model,
+            "max_total": task.max_total_cents // 100,
+        },
         deliverables=task.deliverables,
         task_spec=task.task_spec,
         metadata=task.metadata_,
@@ -144,7 +149,9 @@ def _resolve_location(ctx: Ctx, cmd: CreateTask, errors: list[dict[str, str]]) -
     place = geocoder.resolve(loc.address, country_hint=CURRENCY_COUNTRY.get(cmd.budget.currency))
     if place is None:
         errors.append(
-            schema_error("/location/address", f"cannot place {loc.address!r} offline: add the city, or send lat and lng")
+            schema_error(
+                "/location/address", f"cannot place {loc.address!r} offline: add the city, or send lat and lng"
+            )
         )
         return loc.model_dump(), "UTC"
     resolved = {
@@ -160,23 +167,45 @@ def _resolve_location(ctx: Ctx, cmd: CreateTask, errors: list[dict[str, str]]) -
     return resolved, place.timezone
 
 
+def _kinds_rule(rule: dict, cmd: CreateTask, deliverables: list[dict]) -> list[dict[str, str]]:
+    return [
+        schema_error(f"/deliverables/{i}/kind", f"{d['kind']!r} is not one of {rule['allowed']}")
+        for i, d in enumerate(deliverables)
+        if d["kind"] not in rule["allowed"]
+    ]
+
+
+def _duration_rule(rule: dict, cmd: CreateTask, deliverables: list[dict]) -> list[dict[str, str]]:
+    hours = cmd.schedule.duration_hours
+    if rule["min"] <= hours <= rule["max"]:
+        return []
+    return [schema_error("/schedule/duration_hours", f"{hours} is outside {rule['min']}-{rule['max']} hours")]
+
+
+def _mode_rule(rule: dict, cmd: CreateTask, deliverables: list[dict]) -> list[dict[str, str]]:
+    if cmd.location.mode in rule["allowed"]:
+        return []
+    return [schema_error("/location/mode", f"{cmd.location.mode!r} is not one of {rule['allowed']}")]
+
+
+def _budget_rule(rule: dict, cmd: CreateTask, deliverables: list[dict]) -> list[dict[str, str]]:
+    if cmd.budget.max_total >= rule["amount"]:
+        return []
+    return [schema_error("/budget/max_total", f"{cmd.budget.max_total} is below the minimum of {rule['amount']}")]
+
+
+#: the validation rule kinds a template may use (templates/tasks/*.json → validation_rules)
+RULES = {
+    "deliverable_kinds": _kinds_rule,
+    "duration_hours": _duration_rule,
+    "location_mode": _mode_rule,
+    "budget_min": _budget_rule,
+}
+
+
 def _check_rules(template: templates.Template, cmd: CreateTask, deliverables: list[dict], errors: list[dict]) -> None:
     for rule in template.validation_rules:
-        kind = rule["rule"]
-        if kind == "deliverable_kinds":
-            for i, d in enumerate(deliverables):
-                if d["kind"] not in rule["allowed"]:
-                    errors.append(schema_error(f"/deliverables/{i}/kind", f"{d['kind']!r} is not one of {rule['allowed']}"))
-        elif kind == "duration_hours":
-            hours = cmd.schedule.duration_hours
-            if not rule["min"] <= hours <= rule["max"]:
-                errors.append(schema_error("/schedule/duration_hours", f"{hours} is outside {rule['min']}-{rule['max']} hours"))
-        elif kind == "location_mode":
-            if cmd.location.mode not in rule["allowed"]:
-                errors.append(schema_error("/location/mode", f"{cmd.location.mode!r} is not one of {rule['allowed']}"))
-        elif kind == "budget_min":
-            if cmd.budget.max_total < rule["amount"]:
-                errors.append(schema_error("/budget/max_total", f"{cmd.budget.max_total} is below the minimum of {rule['amount']}"))
+        errors += RULES[rule["rule"]](rule, cmd, deliverables)
 
 
 def _spec_errors(task_type: TaskType, spec: dict[str, Any]) -> list[dict[str, str]]:
@@ -198,7 +227,8 @@ def _start_at(ctx: Ctx, cmd: CreateTask, tz: str, errors: list[dict[str, str]]) 
         errors.append(
             schema_error(
                 "/schedule/start_at",
-                f"{start.isoformat()} is too soon: a task may start {ctx.config.min_lead_minutes} minutes from now at the earliest",
+                f"{start.isoformat()} is too soon: a task may start"
+                f" {ctx.config.min_lead_minutes} minutes from now at the earliest",
             )
         )
     return start
@@ -301,5 +331,7 @@ def cancel_task(ctx: Ctx, cmd: CancelTask) -> TaskPublic:
     ctx.session.add(task)
     public = to_public(task)
     ctx.audit(task, "task.cancelled", before=before)
-    ctx.emit("task.cancelled", task, {"task": public.model_dump(mode="json"), "reason": cmd.reason}, owner_id=task.owner_id)
+    ctx.emit(
+        "task.cancelled", task, {"task": public.model_dump(mode="json"), "reason": cmd.reason}, owner_id=task.owner_id
+    )
     return public

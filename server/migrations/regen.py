@@ -1,6 +1,6 @@
 """Regenerate the initial migration from the table models (before the first release only).
 
-    python -m server.migrations.regen
+python -m server.migrations.regen
 """
 
 from __future__ import annotations

@@ -25,7 +25,9 @@ def test_malformed_json_is_a_400_envelope(api: httpx.Client) -> None:
 
 def test_wrong_content_type_is_a_400_envelope(api: httpx.Client) -> None:
     customer, _ = signup_customer(api)
-    resp = customer.post("/v1/tasks", content=b"task_type=x", headers={"content-type": "application/x-www-form-urlencoded"})
+    resp = customer.post(
+        "/v1/tasks", content=b"task_type=x", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert "Content-Type" in _error(resp, 400)["message"]
 
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from server.app import build_services
-from tests.conftest import start_server, make_settings
+from tests.conftest import make_settings, start_server
 from tests.factories import signup_customer
 
 

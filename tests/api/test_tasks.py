@@ -128,7 +128,9 @@ def test_twenty_concurrent_posts_with_one_key_create_one_task(api: httpx.Client)
 def test_same_idempotency_key_with_another_body_is_409(api: httpx.Client) -> None:
     customer, _ = signup_customer(api)
     first = customer.post("/v1/tasks", json=task_body(), headers={"Idempotency-Key": "k1"})
-    replay = customer.post("/v1/tasks", json=task_body() | {"title": first.json()["title"]}, headers={"Idempotency-Key": "k1"})
+    replay = customer.post(
+        "/v1/tasks", json=task_body() | {"title": first.json()["title"]}, headers={"Idempotency-Key": "k1"}
+    )
     other = customer.post("/v1/tasks", json=task_body(title="Another"), headers={"Idempotency-Key": "k1"})
     assert first.status_code == 201
     assert replay.headers.get("idempotent-replayed") == "true" or replay.json()["id"] == first.json()["id"]

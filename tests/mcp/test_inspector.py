@@ -21,7 +21,13 @@ def inspector(*args: str) -> subprocess.CompletedProcess[str]:
 def test_inspector_strict_tools_list_exits_zero(api: httpx.Client, server: LiveServer) -> None:
     require_node_tools()
     _, customer = signup_customer(api)
-    done = inspector(f"{server.url}/mcp", "--header", f"Authorization: Bearer {customer['api_key']}",
-                     "--method", "tools/list", "--strict")
+    done = inspector(
+        f"{server.url}/mcp",
+        "--header",
+        f"Authorization: Bearer {customer['api_key']}",
+        "--method",
+        "tools/list",
+        "--strict",
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "create_task" in done.stdout

@@ -36,9 +36,11 @@ def customer(api: httpx.Client) -> tuple[httpx.Client, str]:
 def test_every_tool_but_the_signups_is_listed_with_its_schemas_and_hints(server: LiveServer, customer: Any) -> None:
     tools = with_mcp(server, customer[1], lambda c: c.list_tools())
     listed = {t.name: t for t in tools.tools}
-    assert set(listed) == set(mcp_tools()) == set(registry()) - {
-        name for name, spec in registry().items() if spec.scope is None and spec.mutating
-    }
+    assert (
+        set(listed)
+        == set(mcp_tools())
+        == set(registry()) - {name for name, spec in registry().items() if spec.scope is None and spec.mutating}
+    )
     assert "signup_developer" not in listed
     for name, tool in listed.items():
         spec = registry()[name]
@@ -153,6 +155,7 @@ def test_mcp_calls_share_the_rest_rate_limit(server: LiveServer, customer: Any) 
     limits = server.state.rate_limits
     general, limits.general = limits.general, type(limits.general)(2)
     try:
+
         async def burst(c: Client) -> list[Any]:
             return [await c.call_tool("list_tasks", {}) for _ in range(3)]
 

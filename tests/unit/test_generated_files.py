@@ -25,8 +25,9 @@ def test_openapi_is_valid_3_1_with_one_operation_per_tool() -> None:
     spec = openapi_document(PLACEHOLDER_URL)
     validate(spec)
     assert spec["openapi"] == "3.1.0"
-    operations = {op["operationId"]: (method.upper(), path) for path, item in spec["paths"].items()
-                  for method, op in item.items()}
+    operations = {
+        op["operationId"]: (method.upper(), path) for path, item in spec["paths"].items() for method, op in item.items()
+    }
     assert operations == {name: (s.method, s.path) for name, s in registry().items()}
 
 

@@ -8,7 +8,6 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import tools.models  # noqa: F401
-
 from tests.conftest import LiveServer
 
 

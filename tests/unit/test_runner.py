@@ -32,7 +32,11 @@ def write_then_maybe_fail(ctx, cmd: Write) -> Written:  # type: ignore[no-untype
     """Write an audit row, then fail if asked."""
     ctx.session.add(
         AuditEntry(
-            id=new_id("aud"), owner_id="test", entity_type="t", entity_id=cmd.marker, action="write",
+            id=new_id("aud"),
+            owner_id="test",
+            entity_type="t",
+            entity_id=cmd.marker,
+            action="write",
             created_at=datetime.now(UTC),
         )
     )

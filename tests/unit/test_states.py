@@ -48,5 +48,10 @@ def test_every_status_of_seed_002_is_in_the_tables() -> None:
 
 
 def test_terminal_states_go_nowhere() -> None:
-    for machine, terminal in (("tasks", "accepted"), ("tasks", "cancelled"), ("quotes", "expired"), ("work_orders", "accepted")):
+    for machine, terminal in (
+        ("tasks", "accepted"),
+        ("tasks", "cancelled"),
+        ("quotes", "expired"),
+        ("work_orders", "accepted"),
+    ):
         assert MACHINES[machine][terminal] == frozenset()

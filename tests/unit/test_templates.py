@@ -85,9 +85,7 @@ EXAMPLES: dict[TaskType, tuple[dict, dict]] = {
             "method": "hand_to_hand",
             "zone_polygon": {
                 "type": "Polygon",
-                "coordinates": [
-                    [[-79.40, 43.64], [-79.39, 43.64], [-79.39, 43.65], [-79.40, 43.64]]
-                ],
+                "coordinates": [[[-79.40, 43.64], [-79.39, 43.64], [-79.39, 43.65], [-79.40, 43.64]]],
             },
         },
         {"flyer_count": 500, "zone_description": "downtown", "method": "mailbox"},
@@ -222,9 +220,7 @@ def test_default_deliverables_satisfy_the_rules(task_type):
     # The defaults meet every fixed minimum count.
     for test in template.acceptance_tests:
         if test["check"] == "count" and "min" in test:
-            ordered = sum(
-                d["count"] for d in template.default_deliverables if d["kind"] == test["kind"]
-            )
+            ordered = sum(d["count"] for d in template.default_deliverables if d["kind"] == test["kind"])
             assert ordered >= test["min"], test
 
 
