@@ -110,16 +110,16 @@ class RestEndpoint:
 
 
 def _runner_limiter(state: Any) -> anyio.CapacityLimiter:
-    """Threads for REST tool calls: as many as the pool keeps connections, at least two.
+    """Threads for REST tool calls: as many as the pool keeps connections (one on SQLite).
 
     More threads only queue inside the connection pool, where every hand-over wakes a thread
-    under the GIL (a quarter of create-task's CPU on SQLite's single connection under 32 clients),
-    and on PostgreSQL they open and close overflow connections. The rest wait on the event loop.
-    See BENCHMARKS.md.
+    under the GIL (a quarter of create-task's CPU on SQLite's single connection under 32 clients;
+    a second thread on SQLite still cost 12 % of throughput), and on PostgreSQL they open and
+    close overflow connections. The rest wait on the event loop. See BENCHMARKS.md.
     """
     limiter = state.extras.get("runner_limiter")
     if limiter is None:
-        limiter = state.extras["runner_limiter"] = anyio.CapacityLimiter(max(2, state.db.connections))
+        limiter = state.extras["runner_limiter"] = anyio.CapacityLimiter(state.db.connections)
     return limiter
 
 

@@ -23,7 +23,6 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     log_level: str = "INFO"
     access_log: bool = False
-    workers: int = 1
 
     rate_limit_per_minute: int = 60
     rate_limit_money_per_minute: int = 10
@@ -31,7 +30,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
 
     spend_cap: int = 5_000  #: whole currency units an account may hold in escrow at once
-    payments: Literal["ledger", "stripe"] = "ledger"
+    #: the embedded ledger is the only provider so far; Stripe comes behind the same port
+    #: (tools.ports.Payments), and until then asking for it refuses to start rather than fake it
+    payments: Literal["ledger"] = "ledger"
     mail_outbox: Path | None = None  #: maildir; defaults to data_dir/outbox
     smtp_url: str | None = None
     mail_from: str = "CrewCall <no-reply@crewcall.local>"

@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 
 from tools.ids import new_id
 from tools.models import Job
+from tools.rows import insert_now
 
 if TYPE_CHECKING:
     from tools.context import Ctx
@@ -106,7 +107,7 @@ def enqueue(
         created_at=now,
         updated_at=now,
     )
-    session.add(job)
+    insert_now(session, job)  # on the path of every state change: one Core INSERT, no unit of work
     _notify(session)
     return job
 

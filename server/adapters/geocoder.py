@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -60,6 +61,10 @@ class Gazetteer:
         self._load()
 
     def resolve(self, address: str, *, country_hint: str | None = None) -> Place | None:
+        return self._resolve(address, country_hint)
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019  (one gazetteer per process; addresses repeat)
+    def _resolve(self, address: str, country_hint: str | None) -> Place | None:
         by_name = self._load()
         words = _fold(address.replace(",", " , ")).split()
         text = " ".join(words)

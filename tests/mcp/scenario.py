@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+from tests import media
 from tests.factories import HAMILTON, as_key, signup_customer, signup_talent, task_body
 from tools.registry import registry
 
@@ -30,6 +32,8 @@ Caller = Callable[..., Awaitable[Outcome]]
 Connect = Callable[[str], contextlib.AbstractAsyncContextManager[Caller]]
 
 _ID = re.compile(r"\b(?:[a-z]+_[0-9a-hjkmnp-tv-z]{26}|req_[0-9a-f]{24}|cc_(?:test|live)_[A-Za-z0-9]{32})\b")
+_SHA256 = re.compile(r"\b[0-9a-f]{64}\b")  # of photos whose EXIF holds the time of the run
+_SIGNED = re.compile(r"expires=\d+&signature=[0-9a-f]+")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
 
 
@@ -40,7 +44,7 @@ def normalise(value: Any, ids: dict[str, str]) -> Any:
         return [normalise(v, ids) for v in value]
     if isinstance(value, str):
         value = _ID.sub(lambda m: ids.setdefault(m.group(0), f"<{m.group(0).split('_')[0]}#{len(ids)}>"), value)
-        return _TIME.sub("<time>", value)
+        return _TIME.sub("<time>", _SHA256.sub("<sha256>", _SIGNED.sub("<signed>", value)))
     return value
 
 
@@ -105,13 +109,17 @@ async def mcp_http(url: str, key: str, **options: Any) -> AsyncIterator[Client]:
 
 
 @contextlib.asynccontextmanager
-async def mcp_stdio(database_url: str, key: str, data_dir: Path) -> AsyncIterator[Client]:
+async def mcp_stdio(database_url: str, key: str, data_dir: Path, base_url: str) -> AsyncIterator[Client]:
+    """`crewcall mcp` beside the HTTP server: the same database, file store and public URL (the
+    upload links it hands out point at the HTTP server)."""
     env = {
         **os.environ,
         "CREWCALL_API_KEY": key,
         "DATABASE_URL": database_url,
         "CREWCALL_ENV": "test",
         "CREWCALL_DATA_DIR": str(data_dir),
+        "CREWCALL_BASE_URL": base_url,
+        "CREWCALL_INPROCESS_WORKER": "0",
         "CREWCALL_LOG_LEVEL": "WARNING",
     }
     params = StdioServerParameters(command=sys.executable, args=["-m", "server.cli", "mcp"], env=env, cwd=str(ROOT))
@@ -134,8 +142,8 @@ async def lifecycle(api: httpx.Client, connect: Connect) -> list[Any]:
     transcript: list[list[Any]] = []
     async with connect(customer["api_key"]) as call:
 
-        async def step(tool: str, arguments: dict[str, Any], **kw: Any) -> Outcome:
-            outcome = await call(tool, arguments, **kw)
+        async def step(tool: str, arguments: dict[str, Any], *, caller: Caller | None = None, **kw: Any) -> Outcome:
+            outcome = await (caller or call)(tool, arguments, **kw)
             transcript.append([tool, *outcome])
             return outcome
 
@@ -155,29 +163,50 @@ async def lifecycle(api: httpx.Client, connect: Connect) -> list[Any]:
         await step("cancel_task", {"task_id": task["id"], "reason": "budget cut"})
         await step("cancel_task", {"task_id": task["id"]})
         await step("list_audit", {"entity_id": task["id"]})
-        if {"request_quotes", "submit_quote", "accept_quote", "create_booking"} <= set(registry()):
-            await _booking(api, connect, step)
+        await _booking(api, connect, step)
     return transcript
 
 
 async def _booking(api: httpx.Client, connect: Connect, step: Callable[..., Awaitable[Outcome]]) -> None:
-    """Quotes and booking, when those tools exist: the talent quotes over the same transport."""
+    """Quote, book, check in, deliver real photos, QA, accept and pay: the talent acts over the
+    same transport. Only the upload's bytes go to the signed URL over plain HTTP, as for any client."""
     _, talent = signup_talent(api, home=HAMILTON)
-    task = _ok(await step("create_task", task_body(title="Quoted shoot")))
+    order = {
+        "title": "Quoted shoot",
+        "starts_in": timedelta(minutes=20),  # the check-in window is open at once
+        "deliverables": [{"kind": "photo", "count": 3, "format": "jpeg"}],
+        "task_spec": {"product_count": 1, "background": "white", "min_resolution_px": 1000},
+    }
+    task = _ok(await step("create_task", task_body(**order)))
     await step("request_quotes", {"task_id": task["id"], "talent_ids": [talent["talent_id"]]})
     async with connect(talent["api_key"]) as as_talent:
         args = {"talent_id": talent["talent_id"], "task_id": task["id"], "amount": 250}
-        outcome = await as_talent("submit_quote", args)
-    quote = _ok(outcome)
-    await step("list_quotes", {"task_id": task["id"]})
-    await step("accept_quote", {"quote_id": quote["id"]})
-    await step("accept_quote", {"quote_id": quote["id"]})
-    if "add_payment_method" in registry():
+        quote = _ok(await step("submit_quote", args, caller=as_talent))
+        await step("list_quotes", {"task_id": task["id"]})
+        await step("accept_quote", {"quote_id": quote["id"]})
+        await step("accept_quote", {"quote_id": quote["id"]})
+        await step("create_booking", {"quote_id": quote["id"]})  # no card yet: 402
         await step("add_payment_method", {"token": "pm_card_visa"})
-    booking = await step("create_booking", {"quote_id": quote["id"]}, idempotency_key="book-it")
-    if booking[0] == "ok" and "get_booking" in registry():
-        await step("get_booking", {"booking_id": booking[1]["id"]})
+        booking = _ok(await step("create_booking", {"quote_id": quote["id"]}, idempotency_key="book-it"))
+        await step("get_booking", {"booking_id": booking["id"]})
+        lat, lng = task["location"]["lat"], task["location"]["lng"]
+        far = {"booking_id": booking["id"], "lat": lat + 0.05, "lng": lng}
+        await step("checkin_booking", far, caller=as_talent)  # 5.6 km away: refused
+        await step("checkin_booking", {"booking_id": booking["id"], "lat": lat, "lng": lng}, caller=as_talent)
+        files = []
+        for seed in (1, 2, 3):
+            data = media.jpeg(seed, width=1200, height=1000, taken_at=datetime.now(UTC), gps=(lat, lng))
+            body = {"filename": f"shot_{seed}.jpg", "content_type": "image/jpeg", "size": len(data)}
+            ticket = _ok(await step("presign_upload", body, caller=as_talent))
+            put = httpx.put(ticket["upload_url"], content=data, headers=ticket["headers"], timeout=30)
+            assert put.status_code == 200, put.text
+            files.append({"file_id": ticket["file_id"], "kind": "photo"})
+        work_order_id = booking["work_order_id"]
+        await step("register_deliverables", {"work_order_id": work_order_id, "files": files}, caller=as_talent)
+    await step("run_qa", {"work_order_id": work_order_id})
+    await step("accept_work_order", {"work_order_id": work_order_id})
     await step("get_task", {"task_id": task["id"]})
+    await step("list_ledger", {})
 
 
 def normalised(transcript: list[Any]) -> list[Any]:

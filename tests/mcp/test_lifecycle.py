@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import anyio
 import httpx
@@ -18,8 +17,10 @@ def test_mcp_over_streamable_http_gives_the_same_results_as_rest(api: httpx.Clie
     assert normalised(over_mcp) == normalised(over_rest)
 
 
-def test_mcp_over_stdio_gives_the_same_results_as_rest(api: httpx.Client, server: LiveServer, tmp_path: Path) -> None:
-    stdio = functools.partial(mcp_stdio, server.settings.database_url, data_dir=tmp_path)
+def test_mcp_over_stdio_gives_the_same_results_as_rest(api: httpx.Client, server: LiveServer) -> None:
+    stdio = functools.partial(
+        mcp_stdio, server.settings.database_url, data_dir=server.settings.data_dir, base_url=server.url
+    )
     over_rest = anyio.run(lifecycle, api, rest_connect(api))
     over_mcp = anyio.run(lifecycle, api, mcp_connect(lambda key: stdio(key)))
     assert normalised(over_mcp) == normalised(over_rest)
