@@ -19,24 +19,13 @@ from server.rest import JSON, error_response, unhandled
 from tools import files
 from tools.context import Ctx
 from tools.errors import SchemaValidationFailed, ToolError, schema_error
+from tools.runner import in_transaction
 
 T = TypeVar("T")
 
 
-def in_transaction(state: Any, func: Callable[[Ctx], T], *, name: str, write: bool) -> T:
-    """Run `func` in one transaction, as the runner does for tools: commit or roll back."""
-    after_commit: list[Callable[[], None]] = []
-    with state.db(write=write) as session:
-        ctx = Ctx(session, state.services, None, request_id_var.get(), name, after_commit)
-        try:
-            result = func(ctx)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-    for hook in after_commit:
-        hook()
-    return result
+def _transaction(state: Any, func: Callable[[Ctx], T], name: str, *, write: bool) -> T:
+    return in_transaction(state.db, state.services, func, name=name, write=write, request_id=request_id_var.get())
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -63,7 +52,7 @@ def routes(state: Any) -> list[Route]:
                     ctx, file_id, expires=query.get("expires"), signature=query.get("signature"), data=data
                 )
 
-            receipt = await anyio.to_thread.run_sync(lambda: in_transaction(state, run, name="upload_file", write=True))
+            receipt = await anyio.to_thread.run_sync(lambda: _transaction(state, run, "upload_file", write=True))
         except ToolError as exc:
             return error_response(exc, request_id)
         except Exception as exc:
@@ -80,9 +69,7 @@ def routes(state: Any) -> list[Route]:
             return files.open_download(ctx, file_id, expires=query.get("expires"), signature=query.get("signature"))
 
         try:
-            found = await anyio.to_thread.run_sync(
-                lambda: in_transaction(state, run, name="download_file", write=False)
-            )
+            found = await anyio.to_thread.run_sync(lambda: _transaction(state, run, "download_file", write=False))
         except ToolError as exc:
             return error_response(exc, request_id)
         except Exception as exc:

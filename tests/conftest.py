@@ -145,6 +145,16 @@ def api(server: LiveServer) -> Iterator[httpx.Client]:
     server.clock.offset = timedelta(0)
 
 
+@pytest.fixture(autouse=True)
+def _books_balance(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test that ran against a live server, the ledger still sums to zero."""
+    yield
+    if "server" in request.fixturenames:
+        from tests.factories import assert_ledger_balanced
+
+        assert_ledger_balanced(request.getfixturevalue("server"))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Group tests by backend so each server starts once; SQLite first.
     items.sort(key=lambda item: "postgres" in item.nodeid)

@@ -29,7 +29,7 @@ def snapshot(entity: Any) -> dict[str, Any]:
 def record(ctx: Ctx, entity: Any, action: str, *, before: dict | None = None, owner_id: str | None = None) -> None:
     # A Core insert, sent now: the unit of work costs several times more per row, and nothing
     # reads the entry back as an object in this transaction.
-    ctx.session.execute(
+    ctx.session.connection().execute(
         _INSERT,
         {
             "id": new_id("aud"),

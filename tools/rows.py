@@ -25,7 +25,8 @@ def insert_now(session: Session, obj: T) -> T:
     value on the object (string ids, Python-side defaults): database defaults are not fetched.
     """
     stmt, pairs = _PLANS.get(type(obj)) or _plan(type(obj))
-    session.execute(stmt, {column: getattr(obj, attr) for attr, column in pairs})
+    # on the connection: the ORM layer of Session.execute (autoflush, events) is not needed here
+    session.connection().execute(stmt, {column: getattr(obj, attr) for attr, column in pairs})
     make_transient_to_detached(obj)
     session.add(obj)
     return obj

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -59,6 +59,43 @@ class Result:
 
     def data(self) -> dict[str, Any]:
         return json.loads(self.body)
+
+
+T = TypeVar("T")
+
+
+def in_transaction(
+    sessions: Sessions,
+    services: Services,
+    func: Callable[[Ctx], T],
+    *,
+    name: str,
+    write: bool = True,
+    principal: Principal | None = None,
+    request_id: str = "req_local",
+) -> T:
+    """Run `func(ctx)` in one transaction, as a tool call runs: commit, or roll back on any
+    exception; then the after-commit hooks. For work that is not a registry tool (the file
+    routes' bytes, scheduled ticks)."""
+    after_commit: list[Callable[[], None]] = []
+    with sessions(write=write) as session:
+        ctx = Ctx(session, services, principal, request_id, name, after_commit)
+        try:
+            result = func(ctx)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    run_hooks(after_commit)
+    return result
+
+
+def run_hooks(hooks: list[Callable[[], None]]) -> None:
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:  # a wake-up that fails must not fail a committed call
+            log.exception("after-commit hook failed")
 
 
 def pydantic_errors(exc: ValidationError) -> SchemaValidationFailed:
@@ -133,11 +170,7 @@ class Runner:
             except BaseException:
                 session.rollback()
                 raise
-        for hook in after_commit:
-            try:
-                hook()
-            except Exception:  # a wake-up that fails must not fail a committed call
-                log.exception("after-commit hook failed")
+        run_hooks(after_commit)
         return Result(spec.status_code, body)
 
     def _authenticate(self, session: Session, call: Call) -> Principal | None:

@@ -73,21 +73,11 @@ def run_tick(run: JobRun) -> Outcome:
     func = TICK_FUNCS.get(run.job.payload.get("name", ""))
     if func is None:
         return Outcome(ok=False, final=True, error=f"unknown tick {run.job.payload!r}")
-    run_in_transaction(run, func)
+    from tools.runner import in_transaction
+
+    name = run.job.payload.get("name")
+    in_transaction(run.sessions, run.services, func, name=f"tick:{name}", request_id=f"req_{run.job.id}")
     return Outcome()
-
-
-def run_in_transaction(run: JobRun, func: TickFunc) -> None:
-    """Run `func(ctx)` in one write transaction with a system Ctx, then its after-commit hooks."""
-    from tools.context import Ctx
-
-    after: list[Callable[[], None]] = []
-    with run.sessions(write=True) as session:
-        ctx = Ctx(session, run.services, None, f"req_{run.job.id}", f"tick:{run.job.payload.get('name')}", after)
-        func(ctx)
-        session.commit()
-    for hook in after:
-        hook()
 
 
 @tick("quote_expiry")

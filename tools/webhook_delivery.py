@@ -122,7 +122,7 @@ _ENABLED_ENDPOINTS = select(WebhookEndpoint.id, WebhookEndpoint.events).where(
 def fan_out(ctx: Ctx, event: Event) -> None:
     """SUBSCRIBER: one delivery job per enabled endpoint of the owner that wants this type."""
     with ctx.session.no_autoflush:
-        rows = ctx.session.execute(_ENABLED_ENDPOINTS, {"owner": event.owner_id}).all()
+        rows = ctx.session.connection().execute(_ENABLED_ENDPOINTS, {"owner": event.owner_id}).all()
     for endpoint_id, wanted in rows:
         if "*" in wanted or event.type in wanted:
             endpoint = ctx.session.get(WebhookEndpoint, endpoint_id)

@@ -1,26 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
 from tests.conftest import LiveServer
 from tests.factories import (
-    assert_ledger_balanced,
     create_task,
     ok,
     quote_on,
     signup_customer,
     signup_talent,
 )
-
-
-@pytest.fixture(autouse=True)
-def _books_balance(server: LiveServer) -> Iterator[None]:
-    yield
-    assert_ledger_balanced(server)
 
 
 def test_a_new_account_has_no_card_and_nothing_held(api: httpx.Client) -> None:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -11,7 +10,6 @@ from sqlmodel import select
 
 from tests.conftest import LiveServer
 from tests.factories import (
-    assert_ledger_balanced,
     book_task,
     checkin,
     create_task,
@@ -23,12 +21,6 @@ from tests.factories import (
 from tools.models import Booking, EscrowHold, LedgerEntry
 
 FIVE_KM_NORTH = 5000 / 111_195  # degrees of latitude
-
-
-@pytest.fixture(autouse=True)
-def _books_balance(server: LiveServer) -> Iterator[None]:
-    yield
-    assert_ledger_balanced(server)
 
 
 def accepted_quote(api: httpx.Client, *, amount: int = 200) -> tuple[httpx.Client, dict, dict]:

@@ -1,19 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
 from tests.api.test_deliverables import events_of, good_photos, photo_work
 from tests.conftest import LiveServer
-from tests.factories import BookedWork, assert_ledger_balanced, deliver, ok
-
-
-@pytest.fixture(autouse=True)
-def _books_balance(server: LiveServer) -> Iterator[None]:
-    yield
-    assert_ledger_balanced(server)
+from tests.factories import BookedWork, deliver, ok
 
 
 def disputed(api: httpx.Client, server: LiveServer, *, delivered: bool = True) -> tuple[BookedWork, dict]:

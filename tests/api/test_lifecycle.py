@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
@@ -13,7 +13,6 @@ from tests.api.test_deliverables import PHOTO_SPEC, good_photos
 from tests.conftest import LiveServer
 from tests.factories import (
     BookedWork,
-    assert_ledger_balanced,
     book_task,
     checkin,
     create_task,
@@ -26,12 +25,6 @@ from tests.factories import (
 from tools.models import Event
 
 PHOTOS = [{"kind": "photo", "count": 3, "format": "jpeg"}]
-
-
-@pytest.fixture(autouse=True)
-def _books_balance(server: LiveServer) -> Iterator[None]:
-    yield
-    assert_ledger_balanced(server)
 
 
 def event_types(server: LiveServer, owner_id: str) -> list[str]:

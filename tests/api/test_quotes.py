@@ -1,16 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 from sqlmodel import select
 
 from tests.conftest import LiveServer
 from tests.factories import (
-    assert_ledger_balanced,
     create_task,
     ok,
     quote_on,
@@ -20,12 +17,6 @@ from tests.factories import (
 from tools.context import Ctx
 from tools.models import Event
 from tools.quotes import expire_quotes
-
-
-@pytest.fixture(autouse=True)
-def _books_balance(server: LiveServer) -> Iterator[None]:
-    yield
-    assert_ledger_balanced(server)
 
 
 def _start(days: int = 3) -> str:

@@ -11,19 +11,14 @@ from tests.api.test_deliverables import events_of, good_photos, photo_work
 from tests.conftest import LiveServer
 from tests.factories import assert_ledger_balanced, book_task, deliver, ok, quote_on, signup_customer, signup_talent
 from tests.factories import create_task as make_task
-from tools.context import Ctx
 from tools.models import Job
+from tools.runner import in_transaction
 from tools.schedule import TICK_FUNCS, enqueue_ticks
 
 
 def run_tick(server: LiveServer, name: str) -> None:
     """Run one tick the way the worker does: one transaction, then its after-commit hooks."""
-    after: list = []
-    with server.state.db(write=True) as session:
-        TICK_FUNCS[name](Ctx(session, server.state.services, None, "req_tick", f"tick:{name}", after))
-        session.commit()
-    for hook in after:
-        hook()
+    in_transaction(server.state.db, server.state.services, TICK_FUNCS[name], name=f"tick:{name}")
 
 
 def test_a_lapsed_quote_is_expired_by_the_tick(api: httpx.Client, server: LiveServer) -> None:
