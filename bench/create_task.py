@@ -35,7 +35,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,20 +67,9 @@ wrk.headers["Authorization"] = "Bearer {key}"
 
 def task_body() -> dict[str, Any]:
     """Seed 002's create-task example, with start_at a week ahead (valid for the whole run)."""
-    start = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0)
-    return {
-        "task_type": "PRODUCT_PHOTO_ECOMM",
-        "title": "DEKE Spring SKU shoot — 10 products",
-        "location": {"mode": "onsite", "address": "12 Hess St N, Hamilton ON"},
-        "schedule": {"start_at": start.isoformat().replace("+00:00", "Z"), "duration_hours": 3},
-        "budget": {"currency": "CAD", "pricing_model": "fixed", "max_total": 300},
-        "deliverables": [{"kind": "photo", "count": 30, "format": "jpeg"}],
-        "task_spec": {
-            "product_count": 10,
-            "background": "white",
-            "angles": ["front", "back", "detail"],
-        },
-    }
+    from tests.factories import task_body as example
+
+    return example(starts_in=timedelta(days=7))
 
 
 # --- one measurement ---------------------------------------------------------------------------
