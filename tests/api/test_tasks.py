@@ -125,17 +125,18 @@ def test_twenty_concurrent_posts_with_one_key_create_one_task(api: httpx.Client)
     assert len(customer.get("/v1/tasks").json()["data"]) == 1
 
 
-def test_same_idempotency_key_with_another_body_is_409(api: httpx.Client) -> None:
+def test_same_idempotency_key_replays_and_another_body_is_409(api: httpx.Client) -> None:
     customer, _ = signup_customer(api)
-    first = customer.post("/v1/tasks", json=task_body(), headers={"Idempotency-Key": "k1"})
-    replay = customer.post(
-        "/v1/tasks", json=task_body() | {"title": first.json()["title"]}, headers={"Idempotency-Key": "k1"}
-    )
-    other = customer.post("/v1/tasks", json=task_body(title="Another"), headers={"Idempotency-Key": "k1"})
-    assert first.status_code == 201
-    assert replay.headers.get("idempotent-replayed") == "true" or replay.json()["id"] == first.json()["id"]
+    body = task_body()
+    first = customer.post("/v1/tasks", json=body, headers={"Idempotency-Key": "k1"})
+    replay = customer.post("/v1/tasks", json=body, headers={"Idempotency-Key": "k1"})
+    other = customer.post("/v1/tasks", json={**body, "title": "Another"}, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == replay.status_code == 201
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == first.json()
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "CONFLICT_IDEMPOTENCY"
+    assert len(customer.get("/v1/tasks").json()["data"]) == 1
 
 
 def test_every_mutation_leaves_an_audit_row(api: httpx.Client) -> None:
