@@ -15,7 +15,7 @@ from sqlmodel import Session
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 20) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -26,7 +26,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         )
         _sqlite_pragmas(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **_JSON)
+    # Sized for REST's threads (half the pool, see server/rest.py) plus the in-process worker's
+    # (8) and its claims: an overflow connection is opened and closed per checkout, which under a
+    # burst cost more than the work itself.
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size // 2, pool_pre_ping=True, **_JSON)
 
 
 def _dumps(value: object) -> str:

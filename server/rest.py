@@ -110,7 +110,7 @@ class RestEndpoint:
 
 
 def _runner_limiter(state: Any) -> anyio.CapacityLimiter:
-    """Threads for REST tool calls: as many as the pool keeps connections (one on SQLite).
+    """Threads for REST tool calls: one on SQLite (its one connection), half the pool on PostgreSQL.
 
     More threads only queue inside the connection pool, where every hand-over wakes a thread
     under the GIL (a quarter of create-task's CPU on SQLite's single connection under 32 clients;
@@ -119,7 +119,9 @@ def _runner_limiter(state: Any) -> anyio.CapacityLimiter:
     """
     limiter = state.extras.get("runner_limiter")
     if limiter is None:
-        limiter = state.extras["runner_limiter"] = anyio.CapacityLimiter(state.db.connections)
+        # SQLite: its one connection. PostgreSQL: half the pool, leaving the rest to the worker.
+        threads = 1 if state.db.dialect == "sqlite" else max(2, state.db.connections // 2)
+        limiter = state.extras["runner_limiter"] = anyio.CapacityLimiter(threads)
     return limiter
 
 
