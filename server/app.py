@@ -108,6 +108,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if migrate:
             state.db.migrate()
+        elif state.db.pending_migrations():
+            # Refuse to serve a schema the code does not match; replicas never migrate on their own.
+            raise RuntimeError("the database is not migrated to the current schema: run `crewcall migrate` first")
         state.services.geocoder.warm()  # type: ignore[attr-defined]
         if settings.seed_demo:
             from server.demo_seed import seed_demo_talent

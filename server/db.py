@@ -80,6 +80,15 @@ class Database:
     def migrate(self) -> None:
         command.upgrade(alembic_config(self.url), "head")
 
+    def pending_migrations(self) -> bool:
+        """True when the database is not at the newest migration (or has none)."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(alembic_config(self.url)).get_current_head()
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision() != head
+
     def dispose(self) -> None:
         self.engine.dispose()
 

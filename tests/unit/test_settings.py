@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,33 @@ def test_cli_migrates_and_seeds_demo_talent_once(tmp_path: Path) -> None:
     second = subprocess.run([*run, "seed-demo"], env=env, capture_output=True, text=True, check=True)
     assert first.stdout.strip() == "seeded 8 demo talent"
     assert second.stdout.strip() == "seeded 0 demo talent"
+
+
+def test_serve_refuses_an_unmigrated_postgres_database_with_a_clear_message(pg_database: str, tmp_path: Path) -> None:
+    # pg_database: skip (or fail in CI) without PostgreSQL; the test needs an empty database of its own
+    import psycopg
+
+    from tests.conftest import PG_ADMIN_URL
+
+    name = f"cc_unmigrated_{os.getpid()}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env = {
+        "CREWCALL_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}",
+        "PATH": "/usr/bin:/bin",
+    }
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "server.cli", "serve", "--port", "0"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode != 0
+        assert "run `crewcall migrate` first" in result.stderr
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
