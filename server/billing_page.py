@@ -11,13 +11,13 @@ import html
 from typing import Any
 from urllib.parse import parse_qs
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from server.adapters.payments import TEST_CARDS
 from server.logs import request_id_var
+from server.rest import in_db_thread
 from tools.errors import ToolError
 from tools.registry import registry
 from tools.runner import Call
@@ -81,7 +81,7 @@ def routes(state: Any) -> list[Route]:
                 request_id=request_id_var.get(),
             )
         try:
-            result = await anyio.to_thread.run_sync(state.runner, call)
+            result = await in_db_thread(state, state.runner, call)
         except ToolError as exc:
             note = f'<p class="error">{html.escape(exc.message)}</p>'
             return render(session=session, message=note, status_code=exc.http_status)

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.logs import request_id_var
-from server.rest import new_request_id
+from server.rest import in_db_thread, new_request_id
 from tools import accounts
 from tools.errors import ToolError
 from tools.registry import ToolSpec, registry
@@ -141,7 +141,7 @@ class Bridge:
             idempotency_key=idempotency_key,
             client=client,
         )
-        return await anyio.to_thread.run_sync(self.state.runner, call)
+        return await in_db_thread(self.state, self.state.runner, call)
 
     async def list_tools(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -20,6 +21,7 @@ from tools.registry import ToolSpec
 from tools.runner import Call, Result, Runner
 
 log = logging.getLogger("crewcall.rest")
+T = TypeVar("T")
 JSON = "application/json"
 
 
@@ -98,7 +100,7 @@ class RestEndpoint:
                 client=client,
             )
             runner: Runner = state.runner
-            result: Result = await anyio.to_thread.run_sync(runner, call, limiter=_runner_limiter(state))
+            result: Result = await in_db_thread(state, runner, call)
         except ToolError as exc:
             return error_response(exc, request_id)
         except Exception as exc:  # never a trace to the client; the log keeps it
@@ -107,6 +109,12 @@ class RestEndpoint:
         if result.replayed:
             headers["Idempotent-Replayed"] = "true"
         return Response(result.body, status_code=result.status_code, media_type=JSON, headers=headers)
+
+
+async def in_db_thread(state: Any, func: Callable[..., T], *args: Any) -> T:
+    """Run blocking database work (a tool call, a transaction) off the event loop, in the
+    threads every transport shares (REST, MCP, the pages, the file routes)."""
+    return await anyio.to_thread.run_sync(func, *args, limiter=_runner_limiter(state))
 
 
 def _runner_limiter(state: Any) -> anyio.CapacityLimiter:

@@ -9,13 +9,12 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from server.logs import request_id_var
-from server.rest import JSON, error_response, unhandled
+from server.rest import JSON, error_response, in_db_thread, unhandled
 from tools import files
 from tools.context import Ctx
 from tools.errors import SchemaValidationFailed, ToolError, schema_error
@@ -52,7 +51,7 @@ def routes(state: Any) -> list[Route]:
                     ctx, file_id, expires=query.get("expires"), signature=query.get("signature"), data=data
                 )
 
-            receipt = await anyio.to_thread.run_sync(lambda: _transaction(state, run, "upload_file", write=True))
+            receipt = await in_db_thread(state, lambda: _transaction(state, run, "upload_file", write=True))
         except ToolError as exc:
             return error_response(exc, request_id)
         except Exception as exc:
@@ -69,7 +68,7 @@ def routes(state: Any) -> list[Route]:
             return files.open_download(ctx, file_id, expires=query.get("expires"), signature=query.get("signature"))
 
         try:
-            found = await anyio.to_thread.run_sync(lambda: _transaction(state, run, "download_file", write=False))
+            found = await in_db_thread(state, lambda: _transaction(state, run, "download_file", write=False))
         except ToolError as exc:
             return error_response(exc, request_id)
         except Exception as exc:
