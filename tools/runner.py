@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -137,6 +137,12 @@ class Runner:
     @staticmethod
     def _validate(call: Call) -> BaseModel:
         spec = call.tool
+        if bad := list(_unstorable_strings(call.arguments, "")):
+            # Neither database stores NUL, nor can text with lone surrogates be encoded as UTF-8.
+            raise SchemaValidationFailed(
+                "Request validation failed",
+                errors=[schema_error(pointer, "text contains a NUL character or invalid Unicode") for pointer in bad],
+            )
         try:
             return spec.input_model.model_validate(call.arguments)
         except ValidationError as exc:
@@ -217,6 +223,29 @@ def _store(session: Session, scope: str, key: str, status_code: int, body: str) 
     record.status_code = status_code
     record.response = body
     session.add(record)
+
+
+def _unstorable_strings(value: Any, pointer: str) -> Iterator[str]:
+    """JSON pointers of the strings (keys included) that no database can store as text."""
+    if isinstance(value, str):
+        if "\x00" in value or not _encodable(value):
+            yield pointer
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and ("\x00" in key or not _encodable(key)):
+                yield pointer or "/"
+            yield from _unstorable_strings(item, f"{pointer}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unstorable_strings(item, f"{pointer}/{index}")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _hash(tool: str, arguments: dict[str, Any]) -> str:

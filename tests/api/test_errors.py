@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from tests.factories import signup_customer, task_body
@@ -63,3 +65,13 @@ def test_unknown_template_names_the_bad_field(api: httpx.Client) -> None:
     resp = api.get("/v1/templates/KNITTING")
     error = _error(resp, 400)
     assert error["details"]["errors"][0]["pointer"] == "/task_type"
+
+
+def test_text_no_database_can_store_is_a_400_with_its_pointer(api: httpx.Client) -> None:
+    customer, _ = signup_customer(api)
+    for bad in ("shoot\u0000now", "lone \ud800 surrogate"):
+        raw = json.dumps(task_body(title=bad))  # ASCII JSON with \u escapes, as a client may send
+        error = _error(customer.post("/v1/tasks", content=raw, headers={"content-type": "application/json"}), 400)
+        assert error["details"]["errors"][0]["pointer"] == "/title"
+    error = _error(customer.post("/v1/bookings", json={"quote_id": "quo_\u0000"}), 400)
+    assert error["details"]["errors"][0]["pointer"] == "/quote_id"
