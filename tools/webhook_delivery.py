@@ -224,7 +224,13 @@ def _retry_after(value: str | None) -> float | None:
 
 def _track_health(ctx: Ctx, endpoint_id: str, *, ok: bool, gone: bool) -> None:
     """Reset the failure streak on success; disable on 410 or after days of failures."""
-    endpoint = ctx.session.get(WebhookEndpoint, endpoint_id)
+    # Locked: concurrent deliveries to one endpoint must not both disable it (and tell twice).
+    endpoint = ctx.session.exec(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if endpoint is None or endpoint.status != "enabled":
         return
     now = ctx.now()

@@ -162,3 +162,29 @@ def test_a_refused_call_on_a_task_still_tells_the_agent(customer: httpx.Client, 
     assert event["data"]["task_id"] == task["id"]
     assert event["data"]["error"]["code"] == "POLICY_BLOCKED"
     assert event["data"]["error"]["details"]["current_status"] == "cancelled"
+
+
+def test_an_endpoint_failing_for_days_is_disabled_and_its_owner_told(
+    server: LiveServer, customer: httpx.Client, receiver: Receiver
+) -> None:
+    path = unique_path("down")
+    receiver.script[path] = [500] * 50
+    endpoint = subscribe(customer, receiver.url(path), ["qa.completed"])  # test events go to any endpoint
+    customer.post(f"/v1/webhooks/{endpoint['id']}/test")
+    receiver.wait_for(lambda: _logs_with(customer, endpoint["id"], 1))  # the failure is on record
+    assert customer.get("/v1/webhooks").json()["data"][0]["status"] == "enabled"  # one failure is not days
+    server.clock.advance(hours=server.settings.webhook_disable_after_hours + 1)
+    customer.post(f"/v1/webhooks/{endpoint['id']}/test")
+    listed = receiver.wait_for(
+        lambda: [w for w in customer.get("/v1/webhooks").json()["data"] if w["status"] == "disabled"]
+    )
+    assert "failed for 120 hours" in listed[0]["disabled_reason"]
+    with server.state.db(write=False) as session:
+        from sqlmodel import select
+
+        from tools.models import Event
+
+        told = session.exec(
+            select(Event).where(Event.type == "webhook_endpoint.disabled", Event.entity_id == endpoint["id"])
+        ).all()
+    assert len(told) == 1
