@@ -14,9 +14,9 @@ from tools.errors import EscrowRequired, PolicyBlocked
 from tools.geo import distance_m
 from tools.ids import new_id
 from tools.models import Booking, EscrowHold, Principal, Quote, TalentProfile, Task, WorkOrder
-from tools.quotes import lock_task
 from tools.registry import tool
 from tools.states import transition
+from tools.tasks import lock_task
 from tools.tasks import to_public as task_public
 
 if TYPE_CHECKING:

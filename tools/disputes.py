@@ -12,9 +12,9 @@ from tools.errors import SchemaValidationFailed, schema_error
 from tools.ids import new_id
 from tools.models import Booking, Dispute, Task, WorkOrder
 from tools.payouts import Payout, announce, lock_work_order, settle, settled_view
-from tools.quotes import lock_task
 from tools.registry import tool
 from tools.states import transition
+from tools.tasks import lock_task
 from tools.tasks import to_public as task_public
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from tools.errors import PolicyBlocked
 from tools.ids import new_id
 from tools.models import Booking, Rating, TalentProfile, Task, WorkOrder
 from tools.money import Money
-from tools.quotes import lock_task
 from tools.registry import tool
 from tools.states import can, transition
+from tools.tasks import lock_task
 from tools.tasks import to_public as task_public
 
 if TYPE_CHECKING:

@@ -335,3 +335,11 @@ def cancel_task(ctx: Ctx, cmd: CancelTask) -> TaskPublic:
         "task.cancelled", task, {"task": public.model_dump(mode="json"), "reason": cmd.reason}, owner_id=task.owner_id
     )
     return public
+
+
+def lock_task(ctx: Ctx, task_id: str) -> Task:
+    """The task row, locked for this transaction (PostgreSQL; SQLite writers are serialised)."""
+    stmt = (
+        select(Task).where(Task.id == task_id).with_for_update(key_share=True).execution_options(populate_existing=True)
+    )
+    return ctx.session.exec(stmt).one()

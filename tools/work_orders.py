@@ -35,7 +35,7 @@ def visible_work_order(ctx: Ctx, work_order_id: str) -> WorkOrder:
 
 def lock_visible_work_order(ctx: Ctx, work_order_id: str) -> tuple[WorkOrder, Task]:
     """The work order and its task, the task row locked: every change to a task goes through its lock."""
-    from tools.quotes import lock_task
+    from tools.tasks import lock_task
 
     wo = visible_work_order(ctx, work_order_id)
     task = lock_task(ctx, wo.task_id)
