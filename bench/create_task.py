@@ -41,6 +41,8 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("CREWCALL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TARGETS = ("echo", "naive", "create")
@@ -151,12 +153,6 @@ def run_httpx(url: str, body: bytes, key: str, *, seconds: float, connections: i
 
 
 # --- servers and databases ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

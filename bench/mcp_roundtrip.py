@@ -15,7 +15,6 @@ import asyncio
 import logging
 import platform
 import re
-import socket
 import statistics
 import sys
 import tempfile
@@ -36,14 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from server.app import create_app  # noqa: E402
 from server.settings import Settings  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
 
 SECTION = "## MCP round trip"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(app: object, port: int) -> uvicorn.Server:

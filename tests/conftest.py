@@ -66,7 +66,7 @@ def pg_database() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -103,7 +103,7 @@ def start_server(settings: Settings, services: Services) -> tuple[uvicorn.Server
 
 
 def make_settings(tmp: Path, db_url: str, **overrides: object) -> Settings:
-    port = _free_port()
+    port = free_port()
     values: dict[str, object] = {
         "env": "test",
         "data_dir": tmp,
