@@ -207,10 +207,10 @@ class Inbox:
 def smtp() -> Iterator[tuple[Inbox, str]]:
     from aiosmtpd.controller import Controller
 
-    from tests.conftest import _free_port
+    from tests.conftest import free_port
 
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     yield inbox, f"smtp://127.0.0.1:{controller.port}"
     controller.stop()
