@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from server.adapters.payments import TEST_CARDS
 from server.logs import request_id_var
-from server.rest import in_db_thread
+from server.rest import run_call
 from tools.errors import ToolError
 from tools.registry import registry
 from tools.runner import Call
@@ -67,11 +67,13 @@ def routes(state: Any) -> list[Route]:
         raw = await request.body()
         form = {k: v[0] for k, v in parse_qs(raw[:MAX_FORM_BYTES].decode("utf-8", "replace")).items()}
         session, card = form.get("session", ""), form.get("token", "")
+        client = request.client.host if request.client else "unknown"
         if session:
             call = Call(
                 tool=registry()["complete_billing_setup"],
                 arguments={"setup_token": session, "token": card},
                 request_id=request_id_var.get(),
+                client=client,
             )
         else:
             call = Call(
@@ -79,9 +81,10 @@ def routes(state: Any) -> list[Route]:
                 arguments={"token": card},
                 token=form.get("api_key", "").strip() or None,
                 request_id=request_id_var.get(),
+                client=client,
             )
         try:
-            result = await in_db_thread(state, state.runner, call)
+            result = await run_call(state, call)
         except ToolError as exc:
             note = f'<p class="error">{html.escape(exc.message)}</p>'
             return render(session=session, message=note, status_code=exc.http_status)

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.logs import request_id_var
-from server.rest import in_db_thread, new_request_id
+from server.rest import new_request_id, run_call
 from tools import accounts
 from tools.errors import ToolError
 from tools.registry import ToolSpec, registry
@@ -132,7 +132,6 @@ class Bridge:
         token, client = self.token(ctx), self.client(ctx)
         request_id = request_id or new_request_id()
         request_id_var.set(request_id)
-        self.state.rate_limits.check(self.state.identity_of(token, client), money=spec.money)
         call = Call(
             tool=spec,
             arguments=arguments,
@@ -141,7 +140,7 @@ class Bridge:
             idempotency_key=idempotency_key,
             client=client,
         )
-        return await in_db_thread(self.state, self.state.runner, call)
+        return await run_call(self.state, call)
 
     async def list_tools(
         self, ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from server.logs import request_id_var
 from tools.errors import SchemaValidationFailed, ToolError, schema_error
 from tools.registry import ToolSpec
-from tools.runner import Call, Result, Runner
+from tools.runner import Call, Result
 
 log = logging.getLogger("crewcall.rest")
 T = TypeVar("T")
@@ -85,7 +85,6 @@ class RestEndpoint:
         token = bearer_token(request)
         client = request.client.host if request.client else "unknown"
         try:
-            state.rate_limits.check(state.identity_of(token, client), money=spec.money)
             if spec.method in ("GET", "DELETE"):
                 arguments: dict[str, Any] = dict(request.query_params)
             else:
@@ -99,8 +98,7 @@ class RestEndpoint:
                 idempotency_key=request.headers.get("idempotency-key"),
                 client=client,
             )
-            runner: Runner = state.runner
-            result: Result = await in_db_thread(state, runner, call)
+            result = await run_call(state, call)
         except ToolError as exc:
             return error_response(exc, request_id)
         except Exception as exc:  # never a trace to the client; the log keeps it
@@ -109,6 +107,13 @@ class RestEndpoint:
         if result.replayed:
             headers["Idempotent-Replayed"] = "true"
         return Response(result.body, status_code=result.status_code, media_type=JSON, headers=headers)
+
+
+async def run_call(state: Any, call: Call) -> Result:
+    """Every transport's way into the runner (REST, MCP, the pages): the caller's rate limit,
+    then the tool call in a database thread."""
+    state.rate_limits.check(state.identity_of(call.token, call.client), money=call.tool.money)
+    return await in_db_thread(state, state.runner, call)
 
 
 async def in_db_thread(state: Any, func: Callable[..., T], *args: Any) -> T:

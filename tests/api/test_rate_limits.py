@@ -38,3 +38,11 @@ def test_limits_are_per_key(tight_server: str) -> None:
             first.get("/v1/tasks")
         second, _ = signup_customer(api)
         assert second.get("/v1/tasks").status_code == 200
+
+
+def test_the_card_form_counts_against_the_same_limit(tight_server: str) -> None:
+    with httpx.Client(base_url=tight_server) as api:
+        customer, body = signup_customer(api)
+        form = {"api_key": body["api_key"], "token": "pm_card_visa"}
+        statuses = [api.post("/billing/setup", data=form).status_code for _ in range(6)]
+        assert statuses == [201] * 5 + [429]  # the page answers with the tool's status
