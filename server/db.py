@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ import orjson
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -29,7 +31,12 @@ def make_engine(url: str, *, pool_size: int = 20) -> Engine:
     # Sized for REST's threads (half the pool, see server/rest.py) plus the in-process worker's
     # (8) and its claims: an overflow connection is opened and closed per checkout, which under a
     # burst cost more than the work itself.
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size // 2, pool_pre_ping=True, **_JSON)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size // 2, pool_pre_ping=True, **_JSON)
+    if engine.dialect.driver == "psycopg":
+        from tools.rows import pipeline_writes
+
+        pipeline_writes(engine)  # a call's INSERTs and its COMMIT in one round trip
+    return engine
 
 
 def _dumps(value: object) -> str:
@@ -54,7 +61,13 @@ def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn):  # type: ignore[no-untyped-def]
         # A write takes the lock up front, so two processes never deadlock upgrading a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+        # Straight to the driver: this runs once per transaction, and nothing reads its result.
+        # Its errors ("database is locked") come wrapped as SQLAlchemy's, as from any statement.
+        sql = "BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN"
+        try:
+            conn.connection.dbapi_connection.execute(sql)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, None, exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
 class Database:

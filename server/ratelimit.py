@@ -8,14 +8,16 @@ import time
 
 from limits import RateLimitItemPerMinute, parse
 from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from tools.errors import RateLimited
 
 
 class RateLimits:
     def __init__(self, *, per_minute: int, money_per_minute: int, storage: str = "memory://") -> None:
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
+        # A sliding window counter: two counters per key and window, O(1) per request (a moving
+        # window keeps one timestamp per request, which grows with the limit).
+        self.limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage))
         self.general = RateLimitItemPerMinute(per_minute)
         self.money = RateLimitItemPerMinute(money_per_minute)
 

@@ -1,8 +1,10 @@
 """Job workers: the in-process one `crewcall serve` starts, and `crewcall worker` processes.
 
-A worker claims due jobs under a lease and runs their handlers (tools/jobs.py HANDLERS) in a
-thread pool. It wakes up when a transaction that queued jobs commits: in-process through
-`services.extra["wake_jobs"]` (the runner's after-commit hooks), across processes through
+A worker first relays new events from the outbox to their subscribers (tools/events.dispatch:
+webhook deliveries and e-mails, which are jobs), then claims due jobs under a lease and runs
+their handlers (tools/jobs.py HANDLERS) in a thread pool. It wakes up when a transaction that
+wrote events or queued jobs commits: in-process through `services.extra["wake_jobs"]` (the
+runner's after-commit hooks), across processes through
 PostgreSQL LISTEN/NOTIFY; a short poll (`job_poll_seconds`) is the safety net, and on SQLite the
 only signal between processes. Each worker also enqueues the scheduled ticks (tools/schedule.py).
 """
@@ -24,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError
 
-from tools import jobs
+from tools import events, jobs
 from tools.context import Ctx
 from tools.models import Job
+from tools.runner import run_hooks
 
 if TYPE_CHECKING:
     from server.app import AppState
@@ -94,6 +97,7 @@ class Worker:
             try:
                 if self.settings.scheduler and time.monotonic() >= self._next_tick:
                     self._enqueue_ticks()
+                self._dispatch()
                 full = self._claim()
             except Exception:
                 log.exception("worker %s: claiming failed; retrying after the poll interval", self.id)
@@ -109,6 +113,16 @@ class Worker:
             enqueue_ticks(session, now=self.services.clock.now(), scale=scale)
             session.commit()
         self._next_tick = time.monotonic() + max(1.0, min(TICKS.values()) * scale)
+
+    def _dispatch(self) -> None:
+        """The outbox relay: new events become webhook delivery and e-mail jobs."""
+        while True:
+            with self.db(write=True) as session:
+                count, after = events.dispatch(session, self.services)
+                session.commit()
+            run_hooks(after)
+            if count < events.DISPATCH_BATCH:
+                return
 
     def _claim(self) -> bool:
         """Claim as many jobs as there are free slots; True when every slot got one."""

@@ -7,7 +7,7 @@ import secrets
 import string
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import make_transient_to_detached
@@ -63,8 +63,10 @@ def hash_key(raw: str) -> str:
 #: in this process at once (after commit); other worker processes notice within this time.
 AUTH_CACHE_SECONDS = 5.0
 _AUTH_CACHE_MAX = 10_000
-#: key hash → (monotonic expiry, the principal's columns, the key's scopes)
-_auth_cache: dict[str, tuple[float, dict[str, Any], frozenset[str]]] = {}
+#: key hash → (monotonic expiry, the principal, the key's scopes). The cached principal is a
+#: detached copy shared by concurrent calls: read it, never add it to a session (tools that change
+#: an account load it with `session.get`).
+_auth_cache: dict[str, tuple[float, Principal, frozenset[str]]] = {}
 _forgotten = [0]  #: bumped by forget_key: a lookup that raced a revocation is not cached
 
 
@@ -74,11 +76,8 @@ def authenticate(session: Session, token: str | None, *, now: datetime) -> tuple
     digest = hash_key(token)
     cached = _auth_cache.get(digest)
     if cached is not None and cached[0] > time.monotonic():
-        # A copy attached to this session, as if loaded: no query, so no connection held yet.
-        principal = Principal(**cached[1])
-        make_transient_to_detached(principal)
-        session.add(principal)
-        return principal, cached[2]
+        # No query, so the call holds no connection yet (SQLite's one connection stays free).
+        return cached[1], cached[2]
     generation = _forgotten[0]
     row = session.exec(select(ApiKey, Principal).join(Principal).where(ApiKey.key_hash == digest)).first()
     if row is None or row[0].revoked_at is not None:
@@ -89,7 +88,9 @@ def authenticate(session: Session, token: str | None, *, now: datetime) -> tuple
     if len(_auth_cache) >= _AUTH_CACHE_MAX:
         _auth_cache.clear()
     if generation == _forgotten[0]:
-        _auth_cache[digest] = (time.monotonic() + AUTH_CACHE_SECONDS, principal.model_dump(), scopes)
+        shared = Principal(**principal.model_dump())
+        make_transient_to_detached(shared)
+        _auth_cache[digest] = (time.monotonic() + AUTH_CACHE_SECONDS, shared, scopes)
     return principal, scopes
 
 

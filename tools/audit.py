@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import insert
 from sqlmodel import select
 
 from tools.ids import new_id
 from tools.models import AuditEntry
 from tools.pagination import ListPage, PageQuery, paginate
 from tools.registry import tool
+from tools.rows import insert_row
 
 if TYPE_CHECKING:
     from tools.context import Ctx
@@ -27,10 +27,10 @@ def snapshot(entity: Any) -> dict[str, Any]:
 
 
 def record(ctx: Ctx, entity: Any, action: str, *, before: dict | None = None, owner_id: str | None = None) -> None:
-    # A Core insert, sent now: the unit of work costs several times more per row, and nothing
-    # reads the entry back as an object in this transaction.
-    ctx.session.connection().execute(
-        _INSERT,
+    # Sent now, straight to the driver (tools/rows.py): nothing reads the entry back as an object.
+    insert_row(
+        ctx.session,
+        _TABLE,
         {
             "id": new_id("aud"),
             "owner_id": owner_id or getattr(entity, "owner_id", None) or ctx.me.id,
@@ -46,7 +46,7 @@ def record(ctx: Ctx, entity: Any, action: str, *, before: dict | None = None, ow
     )
 
 
-_INSERT = insert(AuditEntry.__table__)  # type: ignore[attr-defined]
+_TABLE = AuditEntry.__table__  # type: ignore[attr-defined]
 
 
 class AuditEntryPublic(BaseModel):

@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 
 from tools.ids import new_id
 from tools.models import Job
-from tools.rows import insert_now
+from tools.rows import execute_later, insert_now
 
 if TYPE_CHECKING:
     from tools.context import Ctx
@@ -146,6 +146,13 @@ def enqueue_unique(
     return inserted
 
 
+def notify_workers(ctx: Ctx) -> None:
+    """There is work once this transaction commits: wake the workers (other processes through
+    NOTIFY on PostgreSQL, this one through the after-commit hook)."""
+    _notify(ctx.session)
+    wake_after_commit(ctx)
+
+
 def wake_after_commit(ctx: Ctx) -> None:
     """Ask the in-process worker to look at the queue once this transaction commits."""
     wake = ctx.services.extra.get("wake_jobs")
@@ -154,9 +161,13 @@ def wake_after_commit(ctx: Ctx) -> None:
 
 
 def _notify(session: Session) -> None:
-    # NOTIFY is transactional: listeners hear it only when (and if) the transaction commits.
+    # NOTIFY is transactional: listeners hear it only when (and if) the transaction commits, and
+    # once per transaction is enough.
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"NOTIFY {CHANNEL}"))
+        transaction = session.get_transaction()
+        if transaction is None or session.info.get("notified") is not transaction:
+            execute_later(session, f"NOTIFY {CHANNEL}")
+            session.info["notified"] = session.get_transaction()
 
 
 # --- claim and finish ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -86,7 +87,15 @@ def all_templates() -> dict[TaskType, Template]:
 
 @cache
 def spec_validator(task_type: TaskType) -> Draft202012Validator:
+    """Reports every problem, with messages and paths (the slow path)."""
     return Draft202012Validator(all_templates()[task_type].spec_schema)
+
+
+@cache
+def spec_checker(task_type: TaskType) -> Any:
+    """The same Draft 2020-12 schema compiled by jsonschema-rs: ~100x faster to say "valid", which
+    is the answer almost every call gets. `format` is an annotation here as in `spec_validator`."""
+    return jsonschema_rs.validator_for(all_templates()[task_type].spec_schema, validate_formats=False)
 
 
 def get(task_type: str) -> Template:

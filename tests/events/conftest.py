@@ -123,10 +123,10 @@ def unique_path(name: str) -> str:
 
 
 def wait_job_idle(server: LiveServer, timeout: float = 20.0) -> None:
-    """Until no job is due or running (the queue drained)."""
+    """Until every event is relayed and no job is due or running (the queue drained)."""
     from sqlmodel import func, select
 
-    from tools.models import Job
+    from tools.models import Event, Job
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -136,6 +136,7 @@ def wait_job_idle(server: LiveServer, timeout: float = 20.0) -> None:
                 .select_from(Job)
                 .where(Job.status.in_(("QUEUED", "DISPATCHED", "STARTED")), Job.kind != "tick")  # type: ignore[attr-defined]
             ).one()
+            busy += session.exec(select(func.count()).select_from(Event).where(Event.dispatched_at.is_(None))).one()  # type: ignore[union-attr]
         if busy == 0:
             return
         time.sleep(0.05)

@@ -263,3 +263,32 @@ def test_spec_field_fallbacks_match_schema_defaults(task_type):
                 assert test[param] >= default, test
             else:
                 assert test[param] <= default, test
+
+
+def _variants(good: dict) -> list:
+    """The example spec, and many near misses: each field dropped or given a value of another
+    type, a negative, a huge number, an empty or over-long string, an empty array or object."""
+    found = [good, {}, {**good, "unexpected_field": 1}]
+    for name in good:
+        found.append({k: v for k, v in good.items() if k != name})
+        for value in (None, True, "x", "", "y" * 6000, -1, 0, 2.5, 10**9, [], [1], {}, {"a": 1}):
+            found.append({**good, name: value})
+        if isinstance(good[name], list) and good[name]:
+            found.append({**good, name: good[name] * 50})
+            found.append({**good, name: [None, *good[name]]})
+    return found
+
+
+@pytest.mark.parametrize("task_type", list(TaskType), ids=IDS)
+def test_fast_spec_checker_agrees_with_the_validator(task_type):
+    """create_task asks jsonschema-rs first and reports errors with jsonschema: the two must never
+    disagree, above all never may the fast one accept what the full validator rejects."""
+    from tools.templates import spec_checker, spec_validator
+
+    good, bad = EXAMPLES[task_type]
+    verdicts = []
+    for spec in [*_variants(good), bad]:
+        full = not list(spec_validator(task_type).iter_errors(spec))
+        assert spec_checker(task_type).is_valid(spec) == full, spec
+        verdicts.append(full)
+    assert verdicts.count(True) >= 1 and verdicts.count(False) >= 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from tools.models.base import json_column, utc_column
@@ -42,9 +42,21 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
-    """Every state change, written in the transaction that made it (the outbox)."""
+    """Every state change, written in the transaction that made it (the outbox).
+
+    `dispatched_at` is set by the relay (tools/events.dispatch) once the event's subscribers have
+    queued its webhook deliveries and e-mails; the partial index finds the ones still waiting.
+    """
 
     __tablename__ = "events"
+    __table_args__ = (
+        Index(
+            "ix_events_undispatched",
+            "id",
+            sqlite_where=text("dispatched_at IS NULL"),
+            postgresql_where=text("dispatched_at IS NULL"),
+        ),
+    )
 
     id: str = Field(primary_key=True)
     owner_id: str = Field(index=True)
@@ -54,3 +66,4 @@ class Event(SQLModel, table=True):
     data: dict[str, Any] = json_column(default_factory=dict)
     request_id: str | None = None
     created_at: datetime = utc_column()
+    dispatched_at: datetime | None = utc_column(default=None)
