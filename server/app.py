@@ -120,6 +120,8 @@ def create_app(
             for starter in state.extras.get("lifespan", []):
                 await stack.enter_async_context(starter(state))
             yield
+        if (threads := state.extras.pop("db_threads", None)) is not None:
+            threads.shutdown(wait=True, cancel_futures=True)
         state.db.dispose()
 
     app = Starlette(

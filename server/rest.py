@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 import logging
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import anyio
-import anyio.to_thread
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -119,23 +120,25 @@ async def run_call(state: Any, call: Call) -> Result:
 async def in_db_thread(state: Any, func: Callable[..., T], *args: Any) -> T:
     """Run blocking database work (a tool call, a transaction) off the event loop, in the
     threads every transport shares (REST, MCP, the pages, the file routes)."""
-    return await anyio.to_thread.run_sync(func, *args, limiter=_runner_limiter(state))
+    context = contextvars.copy_context()  # the request id reaches the thread's log lines
+    return await asyncio.get_running_loop().run_in_executor(db_threads(state), context.run, func, *args)
 
 
-def _runner_limiter(state: Any) -> anyio.CapacityLimiter:
-    """Threads for REST tool calls: one on SQLite (its one connection), half the pool on PostgreSQL.
+def db_threads(state: Any) -> ThreadPoolExecutor:
+    """The threads of tool calls: one on SQLite (its one connection), half the pool on PostgreSQL.
 
-    More threads only queue inside the connection pool, where every hand-over wakes a thread
-    under the GIL (a quarter of create-task's CPU on SQLite's single connection under 32 clients;
-    a second thread on SQLite still cost 12 % of throughput), and on PostgreSQL they open and
-    close overflow connections. The rest wait on the event loop. See BENCHMARKS.md.
+    Calls queue in the executor, so a thread that finishes one call takes the next at once; a
+    limiter on the event loop (AnyIO's `to_thread`) hands the next call over only when the loop
+    gets to it, and under load the database thread sat idle meanwhile. More threads than
+    connections only queue inside the connection pool, where every hand-over wakes a thread under
+    the GIL, and on PostgreSQL they open and close overflow connections. See BENCHMARKS.md.
     """
-    limiter = state.extras.get("runner_limiter")
-    if limiter is None:
+    executor = state.extras.get("db_threads")
+    if executor is None:
         # SQLite: its one connection. PostgreSQL: half the pool, leaving the rest to the worker.
         threads = 1 if state.db.dialect == "sqlite" else max(2, state.db.connections // 2)
-        limiter = state.extras["runner_limiter"] = anyio.CapacityLimiter(threads)
-    return limiter
+        executor = state.extras["db_threads"] = ThreadPoolExecutor(threads, thread_name_prefix="crewcall-db")
+    return executor
 
 
 def routes(tools: dict[str, ToolSpec], app_state: Any) -> list[Route]:
