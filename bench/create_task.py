@@ -275,8 +275,9 @@ def bench_backend(backend: str, args: argparse.Namespace, loadgen: str) -> Backe
                 # The limiter stays on the path (it is part of every call), but never says no here.
                 "CREWCALL_RATE_LIMIT_PER_MINUTE": "1000000000",
                 "CREWCALL_RATE_LIMIT_MONEY_PER_MINUTE": "1000000000",
-                # Each task queues an e-mail job in its transaction; a `crewcall worker` process
-                # sends it. --inprocess-worker lets the server send it too, as `serve` does alone.
+                # Each task writes its task.created event; a `crewcall worker` process relays it
+                # (an e-mail job) and sends the mail. --inprocess-worker lets the server do both
+                # too, as `serve` does alone.
                 "CREWCALL_INPROCESS_WORKER": "1" if args.inprocess_worker else "0",
             }
             specs = {
@@ -407,7 +408,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--inprocess-worker",
         action="store_true",
-        help="let the crewcall server also run its job worker (sends the task.created e-mails)",
+        help="let the crewcall server also run its job worker (relays task.created, sends the e-mails)",
     )
     args = parser.parse_args(argv)
     args.targets = [t for t in TARGETS if t in args.targets.split(",")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ import orjson
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -31,12 +32,38 @@ def make_engine(url: str, *, pool_size: int = 20) -> Engine:
     # Sized for REST's threads (half the pool, see server/rest.py) plus the in-process worker's
     # (8) and its claims: an overflow connection is opened and closed per checkout, which under a
     # burst cost more than the work itself.
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size // 2, pool_pre_ping=True, **_JSON)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size // 2, **_JSON)
+    _ping_when_idle(engine)
     if engine.dialect.driver == "psycopg":
         from tools.rows import pipeline_writes
 
         pipeline_writes(engine)  # a call's INSERTs and its COMMIT in one round trip
     return engine
+
+
+#: A connection back in use within this many seconds is not pinged (HikariCP's
+#: aliveBypassWindowMs: a ping on every checkout cost two round trips per call under load).
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection at checkout when it sat idle; a dead one is replaced (the pool
+    tries again on DisconnectionError). A connection that dies while in use, or within a second
+    of its last use, fails that call and the pool is invalidated, as without any ping."""
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn, record, _proxy):  # type: ignore[no-untyped-def]
+        if time.monotonic() - record.info.get("checked_in", 0.0) <= PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"stale pooled connection: {exc}") from exc
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn, record):  # type: ignore[no-untyped-def]
+        record.info["checked_in"] = time.monotonic()
 
 
 def _dumps(value: object) -> str:

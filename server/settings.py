@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     rate_limit_money_per_minute: int = 10
     rate_limit_storage: str = "memory://"
     max_body_bytes: int = 1_000_000
+    #: threads running tool calls; by default 1 on SQLite (its one connection) and 4 on PostgreSQL
+    #: (enough to overlap round trips; more only contend for the GIL, see BENCHMARKS.md)
+    db_threads: int | None = Field(default=None, ge=1, le=64)
 
     spend_cap: int = 5_000  #: whole currency units an account may hold in escrow at once
     #: the embedded ledger is the only provider so far; Stripe comes behind the same port
