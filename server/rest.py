@@ -6,11 +6,13 @@ import asyncio
 import contextvars
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -61,12 +63,23 @@ async def read_json_body(request: Request, *, max_bytes: int) -> dict[str, Any]:
     if ctype.split(";")[0].strip().lower() not in (JSON, "application/merge-patch+json", ""):
         raise _body_error(f"Send JSON with Content-Type: application/json (got {ctype!r}).")
     try:
-        data = json.loads(raw)
+        # orjson parses several times faster; it reads integers beyond 64 bits as floats, though
+        data = json.loads(raw) if _LONG_NUMBER.search(raw) else orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        # The json module says what and where the problem is, and keeps accepting what it always
+        # did (NaN, lone surrogate escapes, which the runner then refuses with a pointer).
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise _body_error(f"The body is not valid JSON: {exc}.") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _body_error(f"The body is not valid JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise _body_error("The body must be a JSON object.")
     return data
+
+
+_LONG_NUMBER = re.compile(rb"\d{19}")
 
 
 def _body_error(message: str) -> SchemaValidationFailed:

@@ -16,7 +16,7 @@ class AuditEntry(SQLModel, table=True):
     __table_args__ = (Index("ix_audit_owner_entity", "owner_id", "entity_type", "entity_id"),)
 
     id: str = Field(primary_key=True)
-    owner_id: str = Field(index=True)  #: whose log this entry appears in
+    owner_id: str  #: whose log this entry appears in (indexed by ix_audit_owner_entity)
     actor_id: str | None = None  #: the principal who made the change
     entity_type: str
     entity_id: str
@@ -59,8 +59,10 @@ class Event(SQLModel, table=True):
     )
 
     id: str = Field(primary_key=True)
-    owner_id: str = Field(index=True)
-    type: str = Field(index=True)
+    # Every index costs each emit a B-tree insert and a page written at commit: only the one
+    # that a query uses (tools/schedule.py looks events up by entity) and the relay's.
+    owner_id: str
+    type: str
     entity_type: str
     entity_id: str = Field(index=True)
     data: dict[str, Any] = json_column(default_factory=dict)

@@ -14,7 +14,7 @@ class Task(SQLModel, table=True):
     __table_args__ = (Index("ix_tasks_owner_status", "owner_id", "status"),)
 
     id: str = Field(primary_key=True)
-    owner_id: str = Field(foreign_key="principals.id", index=True)
+    owner_id: str = Field(foreign_key="principals.id")  #: indexed by ix_tasks_owner_status
     task_type: str
     title: str
     description: str | None = None
