@@ -121,7 +121,7 @@ def create_app(
                 await stack.enter_async_context(starter(state))
             yield
         if (threads := state.extras.pop("db_threads", None)) is not None:
-            threads.shutdown(wait=True, cancel_futures=True)
+            threads.shutdown()
         state.db.dispose()
 
     app = Starlette(

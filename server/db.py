@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session
 
+from tools.runner import run_hooks
+
+log = logging.getLogger("crewcall.db")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -83,18 +90,43 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
+
+    # Savepoints, which every call of a group takes (Database.run_together), straight to the
+    # driver too: through SQLAlchemy's statement pipeline each cost more than the INSERTs.
+    dialect = engine.dialect
+    dialect.do_savepoint = lambda conn, name: _direct(conn, f"SAVEPOINT {name}")  # type: ignore[method-assign]
+    dialect.do_release_savepoint = lambda conn, name: _direct(conn, f"RELEASE SAVEPOINT {name}")  # type: ignore[method-assign]
+    dialect.do_rollback_to_savepoint = lambda conn, name: _direct(conn, f"ROLLBACK TO SAVEPOINT {name}")  # type: ignore[method-assign]
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # type: ignore[no-untyped-def]
         # A write takes the lock up front, so two processes never deadlock upgrading a read lock.
         # Straight to the driver: this runs once per transaction, and nothing reads its result.
         # Its errors ("database is locked") come wrapped as SQLAlchemy's, as from any statement.
-        sql = "BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN"
-        try:
-            conn.connection.dbapi_connection.execute(sql)
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(sql, None, exc, sqlite3.Error, dialect=conn.dialect) from exc
+        _direct(conn, "BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+
+def _direct(conn: Connection, sql: str) -> None:
+    """A statement without parameters or results, on the SQLite connection itself; its errors
+    ("database is locked") come wrapped as SQLAlchemy's, as from any statement."""
+    try:
+        conn.connection.dbapi_connection.execute(sql)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error, dialect=conn.dialect) from exc
+
+
+#: What one call of a group did: its result, or the exception it raised.
+Outcome = tuple[Any, BaseException | None]
+
+
+@dataclass
+class _Group:
+    """The write transaction that the calls of one group share (see `Database.run_together`)."""
+
+    connection: Connection
+    hooks: list[Callable[[], None]] = field(default_factory=list)
 
 
 class Database:
@@ -102,6 +134,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._writer = self.engine.execution_options(write=True)
+        self._local = threading.local()  #: the group this thread is running, if any
 
     @property
     def dialect(self) -> str:
@@ -114,8 +147,73 @@ class Database:
 
     @contextmanager
     def __call__(self, *, write: bool) -> Iterator[Session]:
+        group: _Group | None = getattr(self._local, "group", None)
+        if group is not None:
+            # Inside a group, the session's transaction is a savepoint: its commit releases it,
+            # its rollback undoes this call's work only.
+            with Session(group.connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as session:
+                yield session
+            return
         with Session(self._writer if write else self.engine, expire_on_commit=False) as session:
             yield session
+
+    def after_commit(self, hooks: list[Callable[[], None]]) -> None:
+        group: _Group | None = getattr(self._local, "group", None)
+        if group is not None:
+            group.hooks.extend(hooks)
+        else:
+            run_hooks(hooks)
+
+    @property
+    def groups_commits(self) -> bool:
+        """Whether `run_together` pays: on SQLite, where one connection runs one call at a time
+        anyway and each COMMIT writes the pages it changed to the WAL. (On PostgreSQL a group
+        would hold row locks across calls, and its savepoints cost round trips.)"""
+        return self.dialect == "sqlite"
+
+    def run_together(self, calls: list[Callable[[], Any]]) -> list[Outcome]:
+        """Run `calls` one after another in one write transaction, each in a savepoint of its
+        own (sessions made meanwhile join it), and commit once: group commit.
+
+        Every call still happens entirely or not at all: a call that fails rolls back to its
+        savepoint and the others go on. Nothing is reported before the commit, so when the
+        transaction itself fails (its BEGIN or COMMIT, or a call breaks the connection's
+        transaction), the calls not yet known to have failed run again, each on its own.
+        The after-commit hooks of every call run after the one commit.
+        """
+        try:
+            connection = self._writer.connect()
+        except Exception:
+            return [_outcome(call) for call in calls]
+        group = _Group(connection)
+        outcomes: list[Outcome] = []
+        broken = False
+        breaker: int | None = None  #: the call whose error broke the transaction
+        self._local.group = group
+        try:
+            connection.begin()
+            for index, call in enumerate(calls):
+                outcome = _outcome(call)
+                outcomes.append(outcome)
+                if not _intact(connection):
+                    broken, breaker = True, index
+                    break
+            if not broken:
+                connection.commit()
+        except Exception:
+            log.warning("a group of %d calls could not commit together; running them alone", len(calls), exc_info=True)
+            broken = True
+        finally:
+            self._local.group = None
+            if broken:
+                _roll_back(connection)
+            connection.close()
+        if broken:
+            # Nothing of the group happened after all: its calls run again alone, but the one
+            # that broke it, which keeps its error.
+            return [outcomes[i] if i == breaker else _outcome(call) for i, call in enumerate(calls)]
+        run_hooks(group.hooks)
+        return outcomes
 
     def migrate(self) -> None:
         command.upgrade(alembic_config(self.url), "head")
@@ -131,6 +229,27 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _outcome(call: Callable[[], Any]) -> Outcome:
+    try:
+        return call(), None
+    except BaseException as exc:  # handed to whoever awaits the call
+        return None, exc
+
+
+def _intact(connection: Connection) -> bool:
+    """Whether the group's transaction is as a call should leave it: no savepoint left open, and
+    SQLite did not roll the whole transaction back (it does on some I/O errors)."""
+    dbapi = connection.connection.dbapi_connection
+    return connection.in_transaction() and not connection.in_nested_transaction() and bool(dbapi.in_transaction)
+
+
+def _roll_back(connection: Connection) -> None:
+    try:
+        connection.rollback()
+    except Exception:
+        connection.invalidate()
 
 
 def alembic_config(url: str) -> AlembicConfig:

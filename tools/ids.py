@@ -12,17 +12,16 @@ import threading
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+#: every pair of characters, by the 10 bits they encode
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
 _RAND_BITS = 80
 _lock = threading.Lock()
 _last = (0, 0)  # (millis, random part) of the newest id
 
 
-def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+def _encode(value: int) -> str:
+    """The low 130 bits of `value` as 26 base32 characters, most significant first."""
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in range(120, -1, -10)])
 
 
 def _next() -> tuple[int, int]:
@@ -40,4 +39,4 @@ def _next() -> tuple[int, int]:
 
 def new_id(prefix: str) -> str:
     millis, rand = _next()
-    return f"{prefix}_{_encode(millis, 10)}{_encode(rand, 16)}"
+    return f"{prefix}_{_encode(millis << _RAND_BITS | rand)}"

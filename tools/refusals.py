@@ -58,5 +58,4 @@ def record_policy_block(sessions: Sessions, services: Services, call: Call, exc:
     except Exception:  # the refusal itself must reach the caller whatever happens here
         log.exception("could not record task.policy_blocked for %s", task_id)
         return
-    for hook in after:
-        hook()
+    sessions.after_commit(after)

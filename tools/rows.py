@@ -107,7 +107,7 @@ def pipeline_writes(engine: Any) -> None:
         conn.info.get(_PIPELINE, []).clear()
 
     @event.listens_for(engine.pool, "reset")
-    def _reset(_dbapi_conn: Any, record: Any, *_: Any) -> None:
+    def _reset(_dbapi_conn: Any, record: Any, _reset_state: Any) -> None:  # SQLAlchemy 2's signature
         record.info.get(_PIPELINE, []).clear()  # back in the pool: nothing may carry over
 
 
@@ -173,8 +173,7 @@ def insert_now(session: Session, obj: T) -> T:
 
 
 def _execute(conn: Connection, sql: str, params: Any) -> None:
-    dbapi_conn = conn.connection
-    cursor = dbapi_conn.cursor()
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, params)
     except conn.dialect.loaded_dbapi.Error as exc:

@@ -39,6 +39,11 @@ class Sessions(Protocol):
         """A new session; `write` asks for a write transaction from the start (SQLite IMMEDIATE)."""
         ...
 
+    def after_commit(self, hooks: list[Callable[[], None]]) -> None:
+        """Run `hooks` once what the sessions just committed is durable: at once, or when the
+        session was part of a larger transaction (server/db.py's group commit), after that."""
+        ...
+
 
 @dataclass(frozen=True)
 class Call:
@@ -87,7 +92,7 @@ def in_transaction(
         except BaseException:
             session.rollback()
             raise
-    run_hooks(after_commit)
+    sessions.after_commit(after_commit)
     return result
 
 
@@ -177,7 +182,7 @@ class Runner:
             except BaseException:
                 session.rollback()
                 raise
-        run_hooks(after_commit)
+        self.sessions.after_commit(after_commit)
         return Result(spec.status_code, body)
 
     def _authenticate(self, session: Session, call: Call) -> Principal | None:
