@@ -173,7 +173,7 @@ class Database:
 
     def run_together(self, calls: list[Callable[[], Any]]) -> list[Outcome]:
         """Run `calls` one after another in one write transaction, each in a savepoint of its
-        own (sessions made meanwhile join it), and commit once: group commit.
+        own (sessions made meanwhile join it), and commit once: group commit, on SQLite.
 
         Every call still happens entirely or not at all: a call that fails rolls back to its
         savepoint and the others go on. Nothing is reported before the commit, so when the

@@ -147,3 +147,30 @@ def test_every_mutation_leaves_an_audit_row(api: httpx.Client) -> None:
     assert [e["action"] for e in log] == ["task.cancelled", "task.created"]
     assert log[0]["before"]["status"] == "draft" and log[0]["after"]["status"] == "cancelled"
     assert log[0]["request_id"].startswith("req_")
+
+
+def test_concurrent_creates_each_happen_once_or_not_at_all(api: httpx.Client) -> None:
+    """Calls that arrive together run together (on SQLite in one group commit): the valid ones
+    all land with their audit entry, the invalid ones leave nothing, a repeated key acts once."""
+    customer, signup = signup_customer(api)
+    key = signup["api_key"]
+    valid = [task_body(title=f"Shoot {i}") for i in range(16)]
+    invalid = [task_body(title=f"Bad {i}", task_spec={"product_count": "ten"}) for i in range(6)]
+    repeated = task_body(title="Once")
+
+    def post(job: tuple[str, dict]) -> httpx.Response:
+        kind, body = job
+        headers = {"Idempotency-Key": "same-key"} if kind == "repeated" else {}
+        with as_key(api, key) as c:
+            return c.post("/v1/tasks", json=body, headers=headers)
+
+    jobs = [("valid", b) for b in valid] + [("invalid", b) for b in invalid] + [("repeated", repeated)] * 6
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        responses = dict(zip(range(len(jobs)), pool.map(post, jobs), strict=True))
+    statuses = [responses[i].status_code for i in range(len(jobs))]
+    assert statuses == [201] * 16 + [400] * 6 + [201] * 6
+    assert len({responses[i].json()["id"] for i in range(22, 28)}) == 1
+    listed = customer.get("/v1/tasks", params={"limit": 100}).json()["data"]
+    assert sorted(t["title"] for t in listed) == sorted([b["title"] for b in valid] + ["Once"])
+    audit = customer.get("/v1/audit", params={"entity_type": "tasks", "limit": 100}).json()["data"]
+    assert sorted(e["entity_id"] for e in audit) == sorted(t["id"] for t in listed)
