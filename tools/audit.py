@@ -12,7 +12,7 @@ from tools.ids import new_id
 from tools.models import AuditEntry
 from tools.pagination import ListPage, PageQuery, paginate
 from tools.registry import tool
-from tools.rows import insert_row
+from tools.rows import Written, insert_row
 
 if TYPE_CHECKING:
     from tools.context import Ctx
@@ -21,8 +21,16 @@ _SKIP = {"_sa_instance_state"}
 
 
 def snapshot(entity: Any) -> dict[str, Any]:
-    """A JSON-safe copy of a row's columns, for before/after."""
-    data = entity.model_dump(mode="json") if hasattr(entity, "model_dump") else dict(entity)
+    """A copy of a row's columns, for before/after, that its JSON column can store.
+
+    A row just written with `insert_values` is copied as it is: the JSON column writes its
+    datetimes as pydantic's JSON mode does (ISO 8601, `Z` for UTC; server/db.py), without a
+    conversion pass on the hot path of every create.
+    """
+    if isinstance(entity, Written):
+        data = entity.__dict__
+    else:
+        data = entity.model_dump(mode="json") if hasattr(entity, "model_dump") else dict(entity)
     return {k: v for k, v in data.items() if k not in _SKIP and k != "key_hash"}
 
 

@@ -70,12 +70,12 @@ def execute_later(session: Session, sql: str) -> None:
 # --- PostgreSQL: pending INSERTs go in one round trip ----------------------------------------
 #
 # Each statement sent to PostgreSQL costs a network round trip, which on this stack costs more CPU
-# than the statement's own work. On a pipelining engine (`pipeline_writes`), insert_row and
-# execute_later queue their statements on the connection; the queue is sent in one psycopg
-# pipeline before any other statement runs on that connection (so every read sees the rows), and
-# at commit together with the COMMIT. A rollback, of the transaction or to a savepoint (the
-# queue is always empty when a savepoint is taken), drops it. An error in a queued statement
-# surfaces at that point, wrapped as SQLAlchemy's exception, and the transaction rolls back.
+# than the statement's own work. On such an engine (`pipeline_writes`), insert_row and
+# execute_later queue their statements on the connection; the queue is sent in one message before
+# any other statement runs on that connection (so every read sees the rows), and at commit
+# together with the COMMIT. A rollback, of the transaction or to a savepoint (the queue is always
+# empty when a savepoint is taken), drops it. An error in a queued statement surfaces at that
+# point, wrapped as SQLAlchemy's exception, and the transaction rolls back.
 
 _PIPELINE = "crewcall_pipeline"
 
@@ -112,21 +112,33 @@ def pipeline_writes(engine: Any) -> None:
 
 
 def send_pending(conn: Connection, *, commit: bool = False) -> None:
-    """Send the queued statements in one pipeline (and COMMIT with them when `commit`)."""
+    """Send the queued statements (and the COMMIT, when `commit`) as one simple query.
+
+    psycopg binds the parameters client-side (`ClientCursor.mogrify`, with libpq's quoting), and
+    the message opens the transaction itself when nothing has yet: one round trip for the whole
+    call. psycopg's pipeline mode did the same in one round trip too, but its bookkeeping cost
+    more CPU than the statements (BENCHMARKS.md). The server runs the statements in order and
+    stops at the first error, which aborts the transaction; the caller then rolls back.
+    """
+    from psycopg import ClientCursor
+    from psycopg.errors import error_from_result
+    from psycopg.pq import ExecStatus, TransactionStatus
+
     pending = conn.info[_PIPELINE]
     batch, pending[:] = list(pending), []
     dbapi_conn = conn.connection.dbapi_connection
-    sql: str | None = None
-    params: Any = None
-    try:
-        with dbapi_conn.pipeline(), dbapi_conn.cursor() as cursor:
-            for sql, params in batch:
-                cursor.execute(sql, params)
-            if commit:
-                sql, params = "COMMIT", None
-                dbapi_conn.commit()
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
+    mogrify = ClientCursor(dbapi_conn).mogrify  # type: ignore[arg-type]
+    statements = [sql if params is None else mogrify(sql, params) for sql, params in batch]
+    if dbapi_conn.pgconn.transaction_status == TransactionStatus.IDLE:  # type: ignore[union-attr]
+        statements.insert(0, "BEGIN")
+    if commit:
+        statements.append("COMMIT")
+    query = ";\n".join(statements)
+    encoding = dbapi_conn.info.encoding  # type: ignore[union-attr]
+    result = dbapi_conn.pgconn.exec_(query.encode(encoding))  # type: ignore[union-attr]
+    if result.status == ExecStatus.FATAL_ERROR:
+        error = error_from_result(result, encoding=encoding)
+        raise DBAPIError.instance(query, None, error, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect)
 
 
 class Written:

@@ -105,7 +105,8 @@ class TaskPublic(BaseModel):
 def to_public(task: Task | Written) -> TaskPublic:
     template = templates.get(task.task_type)
     end_at = task.start_at + timedelta(hours=task.duration_hours)
-    return TaskPublic(
+    # Built from a stored row: nothing to validate.
+    return TaskPublic.model_construct(
         id=task.id,
         status=task.status,
         task_type=task.task_type,
