@@ -273,6 +273,9 @@ def run_worker_command(args: argparse.Namespace) -> None:
     registry()  # import every tool module: their hooks and subscribers must be registered
     if state.db.dialect == "sqlite":
         state.db.migrate()
+    from server.app import freeze_startup_objects
+
+    freeze_startup_objects()
     worker = Worker(state.db, state.services, state.settings, name=args.name, concurrency=args.concurrency)
     state.services.extra["wake_jobs"] = worker.wake
     for sig in (signal.SIGTERM, signal.SIGINT):
