@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger("crewcall.db")
 
 
 @dataclass(slots=True)
@@ -102,10 +104,14 @@ class DbThreads:
     def _work(self) -> None:
         while (items := self._take()) is not None:
             calls = [functools.partial(item.context.run, item.func, *item.args) for item in items]
-            if self.together is not None and len(calls) > 1:
-                outcomes = self.together(calls)
-            else:
-                outcomes = [_outcome(call) for call in calls]
+            try:
+                if self.together is not None and len(calls) > 1:
+                    outcomes = self.together(calls)
+                else:
+                    outcomes = [_outcome(call) for call in calls]
+            except BaseException as exc:  # never leave a caller waiting for an answer
+                log.exception("database thread: a batch of %d calls failed as a whole", len(calls))
+                outcomes = [(None, exc)] * len(calls)
             done = [(item, result, error) for item, (result, error) in zip(items, outcomes, strict=True)]
             for loop in {item.loop for item in items}:
                 mine = [entry for entry in done if entry[0].loop is loop]
@@ -113,7 +119,9 @@ class DbThreads:
                     loop.call_soon_threadsafe(_settle, mine)
 
     def shutdown(self) -> None:
-        """Finish the calls already handed over, then stop the threads."""
+        """Finish the calls already made, then stop the threads. Called on the event loop."""
+        for loop in list(self._turn):
+            self._hand_over(loop)
         with self._ready:
             self._closed = True
             self._ready.notify_all()
