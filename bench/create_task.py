@@ -20,6 +20,7 @@ gives medians and the two ratios create/naive and create/echo. Every response mu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -85,6 +86,7 @@ class Sample:
     requests: int
     failures: int  #: non-2xx responses plus socket errors
     cpu_ms: float = 0.0  #: server CPU time (user + system) per request: steadier than rps here
+    db_cpu_ms: float = 0.0  #: the PostgreSQL server's CPU time per request
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -200,6 +202,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of the local PostgreSQL server so far: every `postgres` process (backends,
+    WAL writer, checkpointer…) plus what the postmaster's exited children used. Whatever else
+    the server does meanwhile counts too: run on an otherwise idle server."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if (proc / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
+    return total
+
+
 def stop_server(server: Server) -> None:
     if server.proc.poll() is None:
         server.proc.terminate()
@@ -255,6 +274,12 @@ class BackendResult:
     def ratio(self, target: str, reference: str) -> float:
         return self.median(target) / self.median(reference)
 
+    def cpu(self, target: str) -> str:
+        """Median server CPU per request, and PostgreSQL's beside it where measured."""
+        server = statistics.median(s.cpu_ms for s in self.samples[target])
+        db = statistics.median(s.db_cpu_ms for s in self.samples[target])
+        return f"{server:.2f}" + (f" + {db:.2f} PG" if db else "")
+
     def round_ratios(self, target: str, reference: str) -> list[float]:
         return [a.rps / b.rps for a, b in zip(self.samples[target], self.samples[reference], strict=True)]
 
@@ -297,9 +322,14 @@ def bench_backend(backend: str, args: argparse.Namespace, loadgen: str) -> Backe
 
                 def measure(name: str, seconds: float) -> Sample:
                     url, pid = servers[name].url, servers[name].proc.pid
+                    on_pg = backend == "postgres" and name != "echo"
                     cpu_before = cpu_seconds(pid)
+                    db_before = postgres_cpu_seconds() if on_pg else 0.0
                     sample = load(url, seconds)
-                    sample.cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / max(sample.requests, 1)
+                    requests = max(sample.requests, 1)
+                    sample.cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / requests
+                    if on_pg:
+                        sample.db_cpu_ms = (postgres_cpu_seconds() - db_before) * 1000 / requests
                     return sample
 
                 def load(url: str, seconds: float) -> Sample:
@@ -322,10 +352,11 @@ def bench_backend(backend: str, args: argparse.Namespace, loadgen: str) -> Backe
                             log = servers[name].log
                             raise SystemExit(f"{backend}/{name}: {sample.failures} failed, see {log}")
                         result.samples[name].append(sample)
+                        db_cpu = f"  PostgreSQL CPU {sample.db_cpu_ms:5.2f}" if sample.db_cpu_ms else ""
                         print(
                             f"  {backend:8} round {round_no}  {name:6} {sample.rps:8.0f} rps  "
                             f"p50 {sample.p50_ms:6.1f} ms  p99 {sample.p99_ms:7.1f} ms  "
-                            f"server CPU {sample.cpu_ms:5.2f} ms/request",
+                            f"server CPU {sample.cpu_ms:5.2f}{db_cpu} ms/request",
                             flush=True,
                         )
             finally:
@@ -374,8 +405,8 @@ def markdown(results: list[BackendResult], machine: str) -> str:
         f"_{machine}_",
         "",
         "| backend | echo rps | naive insert rps | create-task rps | create p50 / p99 ms "
-        "| create / naive | create / echo |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| CPU ms per request: echo, naive, create | create / naive | create / echo |",
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
     for r in results:
         if not {"echo", "naive", "create"} <= r.samples.keys():
@@ -387,7 +418,8 @@ def markdown(results: list[BackendResult], machine: str) -> str:
         lines.append(
             f"| {r.backend} | {r.median('echo'):.0f} | {r.median('naive'):.0f} "
             f"| {r.median('create'):.0f} "
-            f"| {p50:.1f} / {p99:.1f} | **{r.ratio('create', 'naive'):.2f}×** ({per_naive}) "
+            f"| {p50:.1f} / {p99:.1f} | {r.cpu('echo')}, {r.cpu('naive')}, {r.cpu('create')} "
+            f"| **{r.ratio('create', 'naive'):.2f}×** ({per_naive}) "
             f"| **{r.ratio('create', 'echo'):.3f}×** ({per_echo}) |"
         )
     return "\n".join(lines)
