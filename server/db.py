@@ -179,13 +179,14 @@ class Database:
         Every call still happens entirely or not at all: a call that fails rolls back to its
         savepoint and the others go on. Nothing is reported before the commit, so when the
         transaction itself fails (its BEGIN or COMMIT, or a call breaks the connection's
-        transaction), the calls not yet known to have failed run again, each on its own.
-        The after-commit hooks of every call run after the one commit.
+        transaction), its calls run again, each on its own: what a tool does outside the
+        database must bear a second run (files are written by id; payments carry deterministic
+        idempotency keys). The after-commit hooks of every call run after the one commit.
         """
         try:
             connection = self._writer.connect()
         except Exception:
-            return [_outcome(call) for call in calls]
+            return [outcome(call) for call in calls]
         group = _Group(connection)
         outcomes: list[Outcome] = []
         broken = False
@@ -194,8 +195,7 @@ class Database:
         try:
             connection.begin()
             for index, call in enumerate(calls):
-                outcome = _outcome(call)
-                outcomes.append(outcome)
+                outcomes.append(outcome(call))
                 if not _intact(connection):
                     broken, breaker = True, index
                     break
@@ -212,7 +212,7 @@ class Database:
         if broken:
             # Nothing of the group happened after all: its calls run again alone, but the one
             # that broke it, which keeps its error.
-            return [outcomes[i] if i == breaker else _outcome(call) for i, call in enumerate(calls)]
+            return [outcomes[i] if i == breaker else outcome(call) for i, call in enumerate(calls)]
         run_hooks(group.hooks)
         return outcomes
 
@@ -232,7 +232,8 @@ class Database:
         self.engine.dispose()
 
 
-def _outcome(call: Callable[[], Any]) -> Outcome:
+def outcome(call: Callable[[], Any]) -> Outcome:
+    """Run `call`; its result, or the exception it raised (for whoever awaits it)."""
     try:
         return call(), None
     except BaseException as exc:  # handed to whoever awaits the call

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from server.db import Outcome, outcome
+
 T = TypeVar("T")
 log = logging.getLogger("crewcall.db")
 
@@ -37,8 +39,8 @@ class _Item:
     loop: asyncio.AbstractEventLoop
 
 
-#: Runs several calls and gives each one's (result, exception): `Database.run_together`.
-Together = Callable[[list[Callable[[], Any]]], list[tuple[Any, BaseException | None]]]
+#: Runs several calls and gives each one's outcome: `Database.run_together`.
+Together = Callable[[list[Callable[[], Any]]], list[Outcome]]
 
 
 class DbThreads:
@@ -108,7 +110,7 @@ class DbThreads:
                 if self.together is not None and len(calls) > 1:
                     outcomes = self.together(calls)
                 else:
-                    outcomes = [_outcome(call) for call in calls]
+                    outcomes = [outcome(call) for call in calls]
             except BaseException as exc:  # never leave a caller waiting for an answer
                 log.exception("database thread: a batch of %d calls failed as a whole", len(calls))
                 outcomes = [(None, exc)] * len(calls)
@@ -127,13 +129,6 @@ class DbThreads:
             self._ready.notify_all()
         for thread in self._threads:
             thread.join()
-
-
-def _outcome(call: Callable[[], Any]) -> tuple[Any, BaseException | None]:
-    try:
-        return call(), None
-    except BaseException as exc:  # handed to the awaiting caller, which raises it
-        return None, exc
 
 
 def _settle(done: list[tuple[_Item, Any, BaseException | None]]) -> None:

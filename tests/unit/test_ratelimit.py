@@ -32,10 +32,15 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenTime:
 
 def hits(limits: RateLimits, identity: str, count: int, *, money: bool = False) -> list[int | None]:
     """None for each hit let through, the Retry-After seconds for each refused."""
+    return hits_in_turn([limits] * count, identity, money=money)
+
+
+def hits_in_turn(limiters: list[RateLimits], identity: str, *, money: bool = False) -> list[int | None]:
+    """One hit through each of `limiters` in turn (replicas sharing a store)."""
 
     async def run() -> list[int | None]:
         answers: list[int | None] = []
-        for _ in range(count):
+        for limits in limiters:
             try:
                 await limits.check(identity, money=money)
                 answers.append(None)
@@ -102,18 +107,6 @@ def test_replicas_share_their_counters_through_redis() -> None:
         pytest.skip(f"Redis not reachable at {REDIS_URL} ({problem})")
     first = RateLimits(per_minute=3, money_per_minute=1, storage=REDIS_URL)
     second = RateLimits(per_minute=3, money_per_minute=1, storage=REDIS_URL)
-    identity = f"key:test-{secrets.token_hex(6)}"
-
-    async def run() -> list[int | None]:
-        answers: list[int | None] = []
-        for limits in (first, second, first, second):
-            try:
-                await limits.check(identity, money=False)
-                answers.append(None)
-            except RateLimited as exc:
-                answers.append(exc.details["retry_after"])
-        return answers
-
-    answers = asyncio.run(run())
+    answers = hits_in_turn([first, second, first, second], f"key:test-{secrets.token_hex(6)}")
     assert answers[:3] == [None, None, None]
     assert answers[3] is not None and 1 <= answers[3] <= 120
