@@ -135,7 +135,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._writer = self.engine.execution_options(write=True)
-        self._local = threading.local()  #: the group this thread is running, if any
+        self._local = threading.local()
 
     @property
     def dialect(self) -> str:
@@ -146,10 +146,14 @@ class Database:
         """How many connections the pool keeps open (1 on SQLite); overflow ones are extra."""
         return self.engine.pool.size()  # type: ignore[attr-defined]
 
+    @property
+    def _group(self) -> _Group | None:
+        """The group this thread is running, if any."""
+        return getattr(self._local, "group", None)
+
     @contextmanager
     def __call__(self, *, write: bool) -> Iterator[Session]:
-        group: _Group | None = getattr(self._local, "group", None)
-        if group is not None:
+        if (group := self._group) is not None:
             # Inside a group, the session's transaction is a savepoint: its commit releases it,
             # its rollback undoes this call's work only.
             with Session(group.connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as session:
@@ -159,8 +163,7 @@ class Database:
             yield session
 
     def after_commit(self, hooks: list[Callable[[], None]]) -> None:
-        group: _Group | None = getattr(self._local, "group", None)
-        if group is not None:
+        if (group := self._group) is not None:
             group.hooks.extend(hooks)
         else:
             run_hooks(hooks)

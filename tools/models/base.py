@@ -34,11 +34,8 @@ class UTCDateTime(TypeDecorator):
         def process(value: datetime | None) -> str | None:
             # The text SQLAlchemy's SQLite DATETIME stores ("2026-11-30 18:00:00.000000"), made
             # by datetime.isoformat in C: its %-formatting showed in every insert's profile.
-            if value is None:
-                return None
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given to a UTC column")
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            utc = self.process_bind_param(value, dialect)
+            return None if utc is None else utc.isoformat(" ", "microseconds")
 
         return process
 
