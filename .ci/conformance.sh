@@ -25,6 +25,13 @@ install() {
   fi
   command -v npm >/dev/null || { echo "conformance: npm is needed to install Node 22 and the suite" >&2; exit 3; }
   mkdir -p "$NODE_DIR"
+  if [ -f "$NODE_DIR/package-lock.json" ]; then
+    # The checked-in lock decides the versions: a clean clone installs exactly them and leaves
+    # the tracked package files as they are.
+    echo "conformance: installing $NODE_DIR/package-lock.json" >&2
+    npm ci --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error >&2
+    return 0
+  fi
   [ -f "$NODE_DIR/package.json" ] || echo '{"name": "crewcall-ci-node", "private": true}' >"$NODE_DIR/package.json"
   echo "conformance: installing ${PACKAGES[*]} into $NODE_DIR" >&2
   npm install --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error "${PACKAGES[@]}" >&2
